@@ -1,0 +1,50 @@
+"""Train an agent: ``python -m experiments.run --config=NAME [--config.KEY=VALUE ...]
+[--seeds=S] [--workdir=DIR] [--resume]``.
+
+All S seeds run in one jit(vmap(...)) program. DIR receives config.json, metrics.jsonl (one JSON
+object per seed and evaluation) and Orbax checkpoints of the whole train state.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from experiments.cli import config_from_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m experiments.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", help="experiment name, e.g. pendulum_sac, ant_sac, gym_ant_sac")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds vmapped in one program")
+    p.add_argument("--workdir", default=None, help="output directory (default: runs/NAME-TIMESTAMP)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --workdir from its last checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, cfg = config_from_args(parser, argv)
+    workdir = args.workdir or os.path.join("runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+    from largerl_jax.training import DivergenceError, run  # heavy imports after argument checks
+
+    print(f"config {cfg.name}: {args.seeds} seed(s), workdir {workdir}", file=sys.stderr)
+    try:
+        records = run(cfg, workdir=workdir, num_seeds=args.seeds, resume=args.resume, progress=not args.no_progress)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except DivergenceError as e:
+        print(f"diverged: {e}", file=sys.stderr)
+        return 3
+    final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
+    for r in final:
+        print(f"seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+from largerl_jax.agents.common import Agent, Net
+from largerl_jax.agents.configs import AGENT_CONFIGS, agent_config, sac_config, sac_v1_config, td3_config
+from largerl_jax.agents.sac import make_sac
+from largerl_jax.agents.sac_v1 import make_sac_v1
+from largerl_jax.agents.td3 import make_td3
+
+_MAKERS = {"sac": make_sac, "sac_v1": make_sac_v1, "td3": make_td3}
+
+
+def make_agent(cfg, obs_dim: int, act_dim: int) -> Agent:
+    """Builds the agent named by ``cfg.name`` from its config (see agents.configs)."""
+    if cfg.name not in _MAKERS:
+        raise ValueError(f"unknown agent {cfg.name!r}; available: {sorted(_MAKERS)}")
+    return _MAKERS[cfg.name](cfg, obs_dim, act_dim)
+
+
+__all__ = [
+    "AGENT_CONFIGS",
+    "Agent",
+    "Net",
+    "agent_config",
+    "make_agent",
+    "make_sac",
+    "make_sac_v1",
+    "make_td3",
+    "sac_config",
+    "sac_v1_config",
+    "td3_config",
+]

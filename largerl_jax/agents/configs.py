@@ -1,0 +1,79 @@
+"""Default hyperparameters of each agent, each documented where it is declared.
+
+Defaults follow the original papers; experiment configs override them per paper experiment.
+"""
+from __future__ import annotations
+
+import ml_collections
+
+from largerl_jax.networks import torso_config
+
+
+def _common(cfg: ml_collections.ConfigDict) -> None:
+    cfg.gamma = 0.99  # discount (all three original papers)
+    cfg.tau = 0.005  # Polyak coefficient for target networks (SAC 2018b, TD3)
+    cfg.batch_size = 256  # SAC: 256; TD3 paper used 100, Ota et al. use 256 for TD3 too
+    cfg.num_q = 2  # twin critics, clipped double-Q
+    cfg.critic_loss = "mse"  # 'mse' | 'huber' (Ota et al. 2021 A.1 use Huber for large nets)
+    cfg.huber_delta = 1.0  # Huber transition point when critic_loss='huber'
+    cfg.reward_scale = 1.0  # multiplies rewards in the TD target
+    cfg.grad_clip = ml_collections.FieldReference(None, field_type=float)  # global-norm clip, None = off
+    # Actor and critic architectures are independent torso configs (arch, width, depth,
+    # activation, spectral_norm, sn_iters, batch_norm): see largerl_jax.networks.config.
+    cfg.actor = torso_config(arch="mlp", width=256, depth=2, activation="relu")
+    cfg.critic = torso_config(arch="mlp", width=256, depth=2, activation="relu")
+
+
+def sac_config() -> ml_collections.ConfigDict:
+    """SAC with learned temperature (Haarnoja et al. 2018b, Table 1 hyperparameters)."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "sac"
+    _common(cfg)
+    cfg.actor_lr = 3e-4
+    cfg.critic_lr = 3e-4
+    cfg.alpha_lr = 3e-4
+    cfg.init_temperature = 1.0  # initial alpha
+    cfg.learn_temperature = True  # False keeps alpha = init_temperature
+    cfg.target_entropy = ml_collections.FieldReference(None, field_type=float)  # None -> -|A|
+    cfg.log_std_min = -20.0  # log-std clip of the Gaussian policy (original SAC code)
+    cfg.log_std_max = 2.0
+    return cfg
+
+
+def sac_v1_config() -> ml_collections.ConfigDict:
+    """SAC v1 (Haarnoja et al. 2018a): V network, fixed temperature, reward scale."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "sac_v1"
+    _common(cfg)
+    cfg.actor_lr = 3e-4
+    cfg.critic_lr = 3e-4
+    cfg.value_lr = 3e-4
+    cfg.init_temperature = 1.0  # fixed alpha; the reward scale sets the entropy trade-off
+    cfg.reward_scale = 5.0  # 2018a: 5 for most MuJoCo tasks, 20 for Humanoid
+    cfg.log_std_min = -20.0
+    cfg.log_std_max = 2.0
+    cfg.value = torso_config(arch="mlp", width=256, depth=2, activation="relu")
+    return cfg
+
+
+def td3_config() -> ml_collections.ConfigDict:
+    """TD3 (Fujimoto et al. 2018) with the author's later 3e-4 learning rates."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "td3"
+    _common(cfg)
+    cfg.actor_lr = 3e-4
+    cfg.critic_lr = 3e-4
+    cfg.policy_noise = 0.2  # target-policy smoothing std (fraction of max action)
+    cfg.noise_clip = 0.5  # clip of the smoothing noise
+    cfg.policy_delay = 2  # critic updates per actor/target update
+    cfg.exploration_noise = 0.1  # Gaussian exploration std when acting
+    return cfg
+
+
+AGENT_CONFIGS = {"sac": sac_config, "sac_v1": sac_v1_config, "td3": td3_config}
+
+
+def agent_config(name: str) -> ml_collections.ConfigDict:
+    if name not in AGENT_CONFIGS:
+        raise ValueError(f"unknown agent {name!r}; available: {sorted(AGENT_CONFIGS)}")
+    return AGENT_CONFIGS[name]()

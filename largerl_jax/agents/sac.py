@@ -1,0 +1,127 @@
+"""Soft Actor-Critic with twin Q, clipped double-Q targets and a learned temperature
+(Haarnoja et al. 2018b, "SAC: algorithms and applications")."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from largerl_jax.agents import common
+from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, tanh_gaussian_sample
+
+
+@struct.dataclass
+class SACState:
+    actor: common.Net
+    critic: common.Net
+    target_critic_params: dict
+    log_alpha: jax.Array
+    alpha_opt_state: object
+    step: jax.Array
+
+
+def make_sac(cfg, obs_dim: int, act_dim: int) -> common.Agent:
+    actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
+    critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
+    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
+    alpha_opt = common.make_adam(cfg.alpha_lr)
+    # Haarnoja et al. 2018b: target entropy -|A|.
+    target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
+
+    def init(key):
+        k_actor, k_critic = jax.random.split(key)
+        obs = jnp.zeros((1, obs_dim))
+        act = jnp.zeros((1, act_dim))
+        actor_net = common.init_net(actor, actor_opt, k_actor, obs)
+        critic_net = common.init_net(critic, critic_opt, k_critic, obs, act)
+        log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
+        return SACState(
+            actor=actor_net,
+            critic=critic_net,
+            target_critic_params=critic_net.params,
+            log_alpha=log_alpha,
+            alpha_opt_state=alpha_opt.init(log_alpha),
+            step=jnp.int32(0),
+        )
+
+    def act(state: SACState, obs, key, deterministic: bool):
+        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, obs, train=False)
+        if deterministic:
+            return tanh_gaussian_mode(mean)
+        return tanh_gaussian_sample(mean, log_std, key)[0]
+
+    def update(state: SACState, batch, key):
+        k_next, k_pi = jax.random.split(key)
+        alpha = jnp.exp(state.log_alpha)
+
+        # The target critic shares the online critic's carried state (spectral vectors, BN
+        # statistics); only its weights are Polyak-averaged.
+        (next_mean, next_log_std), _ = common.apply(
+            actor, state.actor.params, state.actor.state, batch.next_obs, train=False
+        )
+        next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
+        next_q, _ = common.apply(
+            critic, state.target_critic_params, state.critic.state, batch.next_obs, next_act, train=False
+        )
+        next_v = next_q.min(axis=0) - alpha * next_logp
+        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+
+        def critic_loss_fn(params):
+            q, new_state = common.apply(critic, params, state.critic.state, batch.obs, batch.action, train=True)
+            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
+
+        (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+            state.critic.params
+        )
+        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+
+        def actor_loss_fn(params):
+            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, batch.obs, train=True)
+            pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
+            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, batch.obs, pi_act, train=False)
+            loss = (alpha * logp - q_pi.min(axis=0)).mean()
+            return loss, (logp, new_state)
+
+        (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
+            state.actor.params
+        )
+        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+
+        entropy = -jax.lax.stop_gradient(logp).mean()
+
+        def alpha_loss_fn(log_alpha):
+            return jnp.exp(log_alpha) * (entropy - target_entropy)
+
+        alpha_loss, alpha_grad = jax.value_and_grad(alpha_loss_fn)(state.log_alpha)
+        alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
+        log_alpha = state.log_alpha + alpha_updates
+
+        if not cfg.learn_temperature:
+            log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+
+        new_state = SACState(
+            actor=actor_net,
+            critic=critic_net,
+            target_critic_params=common.polyak(state.target_critic_params, critic_net.params, cfg.tau),
+            log_alpha=log_alpha,
+            alpha_opt_state=alpha_opt_state,
+            step=state.step + 1,
+        )
+        metrics = {
+            "critic_loss": critic_loss,
+            "actor_loss": actor_loss,
+            "alpha_loss": alpha_loss,
+            "temperature": alpha,
+            "entropy": entropy,
+            "q_mean": q.mean(),
+        }
+        return new_state, metrics
+
+    def networks(state: SACState):
+        return {
+            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
+            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+        }
+
+    return common.Agent(name="sac", init=init, act=act, update=update, networks=networks)

@@ -1,0 +1,111 @@
+"""TD3 (Fujimoto et al. 2018): twin critics with clipped double-Q, target-policy smoothing, a
+delayed actor and delayed target updates, Gaussian exploration. Actions live in [-1, 1], so the
+noise scales are fractions of the maximal action as in the paper."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from largerl_jax.agents import common
+from largerl_jax.networks import DeterministicPolicy, QNetwork
+
+
+@struct.dataclass
+class TD3State:
+    actor: common.Net
+    critic: common.Net
+    target_actor_params: dict
+    target_critic_params: dict
+    step: jax.Array
+
+
+def make_td3(cfg, obs_dim: int, act_dim: int) -> common.Agent:
+    actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
+    critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
+    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
+
+    def init(key):
+        k_actor, k_critic = jax.random.split(key)
+        obs = jnp.zeros((1, obs_dim))
+        act = jnp.zeros((1, act_dim))
+        actor_net = common.init_net(actor, actor_opt, k_actor, obs)
+        critic_net = common.init_net(critic, critic_opt, k_critic, obs, act)
+        return TD3State(
+            actor=actor_net,
+            critic=critic_net,
+            target_actor_params=actor_net.params,
+            target_critic_params=critic_net.params,
+            step=jnp.int32(0),
+        )
+
+    def act(state: TD3State, obs, key, deterministic: bool):
+        a, _ = common.apply(actor, state.actor.params, state.actor.state, obs, train=False)
+        if deterministic:
+            return a
+        noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
+        return jnp.clip(a + noise, -1.0, 1.0)
+
+    def update(state: TD3State, batch, key):
+        next_a, _ = common.apply(actor, state.target_actor_params, state.actor.state, batch.next_obs, train=False)
+        noise = jnp.clip(
+            cfg.policy_noise * jax.random.normal(key, next_a.shape), -cfg.noise_clip, cfg.noise_clip
+        )
+        next_a = jnp.clip(next_a + noise, -1.0, 1.0)
+        next_q, _ = common.apply(
+            critic, state.target_critic_params, state.critic.state, batch.next_obs, next_a, train=False
+        )
+        target = common.bootstrap_target(
+            batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
+        )
+
+        def critic_loss_fn(params):
+            q, new_state = common.apply(critic, params, state.critic.state, batch.obs, batch.action, train=True)
+            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
+
+        (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+            state.critic.params
+        )
+        critic_net = common.apply_gradients(state.critic, critic_opt, grads, critic_state)
+
+        def actor_step(_):
+            def actor_loss_fn(params):
+                a, new_state = common.apply(actor, params, state.actor.state, batch.obs, train=True)
+                q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, batch.obs, a, train=False)
+                return -q_pi[0].mean(), new_state
+
+            (loss, actor_state), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)
+            actor_net = common.apply_gradients(state.actor, actor_opt, grads, actor_state)
+            return (
+                actor_net,
+                common.polyak(state.target_actor_params, actor_net.params, cfg.tau),
+                common.polyak(state.target_critic_params, critic_net.params, cfg.tau),
+                loss,
+            )
+
+        def skip(_):
+            return state.actor, state.target_actor_params, state.target_critic_params, jnp.float32(jnp.nan)
+
+        # Under vmap over seeds this cond becomes a select (both branches run); unbatched it skips.
+        do_actor = (state.step % cfg.policy_delay) == 0
+        actor_net, target_actor, target_critic, actor_loss = jax.lax.cond(do_actor, actor_step, skip, None)
+
+        new_state = TD3State(
+            actor=actor_net,
+            critic=critic_net,
+            target_actor_params=target_actor,
+            target_critic_params=target_critic,
+            step=state.step + 1,
+        )
+        # actor_loss is NaN on steps without an actor update; the trainer averages with nanmean.
+        metrics = {"critic_loss": critic_loss, "actor_loss": actor_loss, "q_mean": q.mean()}
+        return new_state, metrics
+
+    def networks(state: TD3State):
+        return {
+            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
+            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+        }
+
+    return common.Agent(name="td3", init=init, act=act, update=update, networks=networks)

@@ -1,0 +1,20 @@
+"""Vectorized environments: pure-JAX Pendulum, Brax/MJX tasks and host-side Gymnasium MuJoCo."""
+from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, StepResult
+from largerl_jax.envs.brax_env import BraxVecEnv
+from largerl_jax.envs.gym_env import GymVecEnv
+from largerl_jax.envs.pendulum import PendulumVecEnv
+from largerl_jax.envs.registry import available_envs, is_host_env, make_env
+
+__all__ = [
+    "BraxVecEnv",
+    "EnvSpec",
+    "EnvState",
+    "GymVecEnv",
+    "HostVecEnv",
+    "JaxVecEnv",
+    "PendulumVecEnv",
+    "StepResult",
+    "available_envs",
+    "is_host_env",
+    "make_env",
+]

@@ -1,0 +1,106 @@
+"""Brax tasks (MJX or Brax's own pipelines) batched with our own auto-reset.
+
+Brax's training wrappers overwrite the final observation with the reset one; we keep it in
+``StepResult.next_obs`` so time-limit truncations can be bootstrapped correctly.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult
+from largerl_jax.envs.brax_fixes import patch_system
+
+BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
+BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
+
+# These tasks map [-1, 1] onto their actuator ctrlrange inside Brax's own step(); every other
+# task has ctrlrange [-1, 1] (checked in __init__), so no rescaling is ever needed on our side.
+_SELF_SCALING = ("humanoid", "inverted_pendulum")
+
+
+def _check_action_bounds(name: str, sys) -> None:
+    if name in _SELF_SCALING:
+        return
+    ctrl = np.asarray(sys.actuator.ctrl_range)
+    if not np.allclose(ctrl, [-1.0, 1.0]):
+        raise ValueError(f"brax task {name!r} has ctrl_range {ctrl.tolist()}, expected [-1, 1]")
+
+
+def _select(mask: jax.Array, on_true, on_false):
+    """Per-env ``where`` over two pytrees whose leaves all lead with the env axis."""
+
+    def pick(a, b):
+        a, b = jnp.asarray(a), jnp.asarray(b)
+        return jnp.where(mask.reshape(mask.shape + (1,) * (b.ndim - 1)), a, b)
+
+    return jax.tree_util.tree_map(pick, on_true, on_false)
+
+
+class BraxVecEnv:
+    """``num_envs`` copies of a Brax task; termination = Brax ``done``, truncation = our counter."""
+
+    def __init__(self, name: str, num_envs: int, backend: str = "mjx", episode_length: int = 1000):
+        from brax import envs as brax_envs  # heavy import, only when a Brax task is built
+
+        if name not in BRAX_TASKS:
+            raise ValueError(f"unknown brax task {name!r}; available: {list(BRAX_TASKS)}")
+        if backend not in BRAX_BACKENDS:
+            raise ValueError(f"unknown brax backend {backend!r}; available: {list(BRAX_BACKENDS)}")
+        env = brax_envs.get_environment(name, backend=backend)
+        env.sys = patch_system(name, backend, env.sys)
+        _check_action_bounds(name, env.sys)
+
+        self._env = env
+        self.name = name
+        self.backend = backend
+        self.num_envs = int(num_envs)
+        # eval_shape instead of env.observation_size: the latter runs an eager, op-by-op reset.
+        obs_dim = int(jax.eval_shape(env.reset, jax.random.PRNGKey(0)).obs.shape[-1])
+        self.spec = EnvSpec(
+            name=name, obs_dim=obs_dim, act_dim=int(env.action_size), episode_length=int(episode_length)
+        )
+        self._reset_batch = jax.vmap(env.reset)
+        self._step_batch = jax.vmap(env.step)
+
+    def reset(self, key: jax.Array) -> EnvState:
+        key, sub = jax.random.split(key)
+        inner = self._reset_batch(jax.random.split(sub, self.num_envs))
+        return EnvState(
+            obs=inner.obs.astype(jnp.float32),
+            t=jnp.zeros((self.num_envs,), jnp.int32),
+            key=key,
+            inner=inner,
+        )
+
+    def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepResult]:
+        action = jnp.clip(action, -1.0, 1.0)
+        inner = self._step_batch(state.inner, action)
+        t = state.t + 1
+        terminated = inner.done > 0.5
+        truncated = (t >= self.spec.episode_length) & ~terminated
+        done = terminated | truncated
+        result = StepResult(
+            next_obs=inner.obs.astype(jnp.float32),
+            reward=inner.reward.astype(jnp.float32),
+            terminated=terminated.astype(jnp.float32),
+            truncated=truncated.astype(jnp.float32),
+        )
+
+        key, sub = jax.random.split(state.key)
+
+        def reset_and_select(stepped):
+            fresh = self._reset_batch(jax.random.split(sub, self.num_envs))
+            return _select(done, fresh, stepped)
+
+        # Resetting runs the physics init (mjx.forward) for every env, so skip it on the
+        # usual step where nothing finished. Under an outer vmap this becomes a select.
+        inner = jax.lax.cond(jnp.any(done), reset_and_select, lambda s: s, inner)
+        new_state = EnvState(
+            obs=inner.obs.astype(jnp.float32),
+            t=jnp.where(done, 0, t).astype(jnp.int32),
+            key=key,
+            inner=inner,
+        )
+        return new_state, result

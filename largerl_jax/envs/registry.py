@@ -1,0 +1,60 @@
+"""One entry point that builds any supported environment by name."""
+from __future__ import annotations
+
+from largerl_jax.envs.brax_env import BRAX_BACKENDS, BRAX_TASKS, BraxVecEnv
+from largerl_jax.envs.gym_env import GYM_IDS, GymVecEnv
+from largerl_jax.envs.pendulum import PendulumVecEnv
+
+PENDULUM_EPISODE_LENGTH = 200
+BRAX_EPISODE_LENGTH = 1000
+
+
+def available_envs() -> dict[str, list[str]]:
+    return {
+        "pendulum": ["pendulum"],
+        "brax": list(BRAX_TASKS),
+        "brax_backends": list(BRAX_BACKENDS),
+        "gymnasium": list(GYM_IDS),
+    }
+
+
+def _unknown(what: str, value: str) -> ValueError:
+    options = "; ".join(f"{family}: {', '.join(names)}" for family, names in available_envs().items())
+    return ValueError(f"unknown {what} {value!r}. Available -- {options}")
+
+
+def make_env(
+    name: str,
+    num_envs: int,
+    *,
+    backend: str | None = None,
+    episode_length: int | None = None,
+    seed: int = 0,
+):
+    """Returns a ``JaxVecEnv`` (pendulum, Brax) or a ``HostVecEnv`` (Gymnasium ids with '-v').
+
+    ``seed`` only matters for host envs; JAX envs take their randomness from ``reset(key)``.
+    """
+    if backend is not None and backend not in BRAX_BACKENDS:
+        raise _unknown("backend", backend)
+    if name == "pendulum":
+        _no_backend(name, backend)
+        return PendulumVecEnv(num_envs, episode_length or PENDULUM_EPISODE_LENGTH)
+    if name in BRAX_TASKS:
+        return BraxVecEnv(name, num_envs, backend=backend or "mjx",
+                          episode_length=episode_length or BRAX_EPISODE_LENGTH)
+    if "-v" in name and name in GYM_IDS:
+        _no_backend(name, backend)
+        return GymVecEnv(name, num_envs, seed=seed, episode_length=episode_length)
+    raise _unknown("env", name)
+
+
+def _no_backend(name: str, backend: str | None) -> None:
+    # A backend on a non-Brax task is almost surely a config mistake, so refuse it loudly.
+    if backend is not None:
+        raise ValueError(f"env {name!r} has no physics backend choice (got backend={backend!r}); "
+                         f"backends apply to brax tasks: {', '.join(BRAX_TASKS)}")
+
+
+def is_host_env(env) -> bool:
+    return isinstance(env, GymVecEnv)

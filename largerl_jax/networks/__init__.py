@@ -1,0 +1,50 @@
+"""Networks: configurable torsos (MLP, MLP-ResNet, MLP-DenseNet, D2RL, pre-LN 'modern'),
+spectral normalization, actor/critic heads and parameter accounting.
+
+Variable collections: 'params' (trainable), 'spectral' (power-iteration vectors u),
+'batch_stats' (batch-norm running statistics). ``train=True`` updates the latter two and needs
+``mutable=['spectral', 'batch_stats']``; ``train=False`` reads them and changes nothing.
+"""
+from largerl_jax.networks.config import (
+    ACTIVATIONS,
+    ARCHS,
+    SPECTRAL_NORMS,
+    torso_config,
+    validate_torso_config,
+)
+from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork
+from largerl_jax.networks.param_table import format_param_table, param_table, total_params
+from largerl_jax.networks.spectral_norm import SNDense, power_iteration, sigma_from_u
+from largerl_jax.networks.tanh_gaussian import (
+    tanh_gaussian_log_prob,
+    tanh_gaussian_mode,
+    tanh_gaussian_sample,
+    tanh_log_det_jacobian,
+)
+from largerl_jax.networks.torso import Torso
+from largerl_jax.networks.widths import layer_widths, torso_out_dim
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHS",
+    "SPECTRAL_NORMS",
+    "DeterministicPolicy",
+    "GaussianPolicy",
+    "QNetwork",
+    "SNDense",
+    "Torso",
+    "VNetwork",
+    "format_param_table",
+    "layer_widths",
+    "param_table",
+    "power_iteration",
+    "sigma_from_u",
+    "tanh_gaussian_log_prob",
+    "tanh_gaussian_mode",
+    "tanh_gaussian_sample",
+    "tanh_log_det_jacobian",
+    "torso_config",
+    "torso_out_dim",
+    "total_params",
+    "validate_torso_config",
+]

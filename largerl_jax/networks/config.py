@@ -1,0 +1,106 @@
+"""Configuration of a network torso (the hidden layers shared by every head).
+
+Fields and defaults of ``torso_config()``:
+
+* ``arch`` ('mlp'): connectivity, one of ARCHS.
+    - 'mlp':      h = f(W_i h).
+    - 'resnet':   MLP-ResNet (Ota et al. 2021): h = f(W_0 x), then h = f(W_i h) + h.
+    - 'densenet': MLP-DenseNet (Ota et al. 2021, Sec. 3.3): y_i = f(BN?(W_i h_{i-1})),
+                  h_i = concat(h_{i-1}, y_i); the features are the last concatenation.
+    - 'd2rl':     D2RL (Sinha et al. 2020): h = f(W_0 x), then h = f(W_i concat(h, x)).
+    - 'modern':   pre-LayerNorm transformer feed-forward blocks (Bjorck et al. 2021, Sec. 3.2):
+                  h = W_in x, then h = h + W_2 f(W_1 LN(h)), then a final LN.
+* ``width`` (256): units per hidden layer; for 'modern' the width of the residual stream.
+* ``depth`` (2): number of hidden layers ('modern': number of residual blocks).
+* ``widths`` (None): optional per-layer widths, one per maskable layer (see
+  ``layer_widths``), overriding ``width`` so that physically pruned networks can be rebuilt.
+  For 'modern' they are the inner widths of the blocks (the residual stream keeps ``width``);
+  for 'resnet' they must all be equal because every layer adds into the same stream.
+* ``activation`` ('relu'): 'relu' or 'swish' (Ota et al. use swish for ResNet/DenseNet).
+* ``spectral_norm`` ('none'): which Dense layers are spectrally normalized.
+    - 'none'.
+    - 'intermediate': Bjorck et al. (App. C): every Dense except the torso's first one and the
+      head's output layer, so the network is not forced to be 1-Lipschitz end to end and can
+      still represent large Q values.
+    - 'all': every Dense, including the head's output layer.
+* ``sn_iters`` (1): power iterations per training forward pass.
+* ``batch_norm`` (False): Dense -> BatchNorm -> activation in every hidden layer, the
+  DenseNet composite function of Ota et al. / OFENet. Not allowed with 'modern', which
+  normalizes with LayerNorm.
+* ``modern_inner_multiple`` (2): inner width of a 'modern' block as a multiple of ``width``
+  (Bjorck et al.: residual width 1024, inner 2048).
+"""
+from __future__ import annotations
+
+import ml_collections
+
+ARCHS = ("mlp", "resnet", "densenet", "d2rl", "modern")
+ACTIVATIONS = ("relu", "swish")
+SPECTRAL_NORMS = ("none", "intermediate", "all")
+
+_DEFAULTS = dict(
+    arch="mlp",
+    width=256,
+    depth=2,
+    widths=None,
+    activation="relu",
+    spectral_norm="none",
+    sn_iters=1,
+    batch_norm=False,
+    modern_inner_multiple=2,
+)
+
+
+def torso_config(**overrides) -> ml_collections.ConfigDict:
+    """A validated, locked torso ConfigDict (defaults in the module docstring)."""
+    unknown = sorted(set(overrides) - set(_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown torso config fields {unknown}; allowed: {sorted(_DEFAULTS)}")
+    values = {**_DEFAULTS, **overrides}
+    if values["widths"] is not None:
+        # Tuples keep the config hashable once frozen; lists from callers are accepted.
+        values["widths"] = tuple(values["widths"])
+    cfg = ml_collections.ConfigDict(values)
+    validate_torso_config(cfg)
+    cfg.lock()
+    return cfg
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"torso {name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _check_positive_int(name: str, value) -> None:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"torso {name} must be a positive int, got {value!r}")
+
+
+def validate_torso_config(cfg) -> None:
+    """Raises ValueError naming the offending field and its allowed values.
+
+    Called again when a torso is built because a ConfigDict can be edited after creation."""
+    missing = sorted(set(_DEFAULTS) - set(cfg.keys()))
+    if missing:
+        raise ValueError(f"torso config lacks fields {missing}; build it with torso_config()")
+    _check_choice("arch", cfg.arch, ARCHS)
+    _check_choice("activation", cfg.activation, ACTIVATIONS)
+    _check_choice("spectral_norm", cfg.spectral_norm, SPECTRAL_NORMS)
+    for name in ("width", "depth", "sn_iters", "modern_inner_multiple"):
+        _check_positive_int(name, cfg[name])
+    if not isinstance(cfg.batch_norm, bool):
+        raise ValueError(f"torso batch_norm must be True or False, got {cfg.batch_norm!r}")
+    if cfg.batch_norm and cfg.arch == "modern":
+        raise ValueError("torso batch_norm=True is not allowed with arch='modern' (it uses LayerNorm)")
+    if cfg.widths is not None:
+        widths = tuple(cfg.widths)
+        if len(widths) != cfg.depth:
+            raise ValueError(f"torso widths must have depth={cfg.depth} entries, got {len(widths)}")
+        for w in widths:
+            _check_positive_int("widths entry", w)
+        if cfg.arch == "resnet" and len(set(widths)) != 1:
+            raise ValueError(f"torso widths must all be equal for arch='resnet', got {list(widths)}")

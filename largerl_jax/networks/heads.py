@@ -1,0 +1,93 @@
+"""Actor and critic heads: a Torso plus one output Dense named 'out'.
+
+All heads take ``train`` (batch-norm mode, spectral power iterations) and ``masks`` (one entry
+per maskable torso layer, see torso.py) and are applied as
+
+    module.apply(variables, *inputs, train=True, mutable=['spectral', 'batch_stats'])
+    module.apply(variables, *inputs)                       # train=False: nothing changes
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from largerl_jax.networks.layers import output_layer
+from largerl_jax.networks.tanh_gaussian import (  # noqa: F401  (re-exported for callers)
+    tanh_gaussian_log_prob,
+    tanh_gaussian_mode,
+    tanh_gaussian_sample,
+)
+from largerl_jax.networks.torso import Masks, Torso
+
+
+class GaussianPolicy(nn.Module):
+    """obs -> (mean, log_std) of the pre-tanh Gaussian; log_std hard-clipped."""
+
+    torso: object  # torso ConfigDict
+    act_dim: int
+    log_std_min: float = -20.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs, train: bool = False, masks: Masks = None):
+        h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
+        mean, log_std = jnp.split(output_layer(self.torso, h, 2 * self.act_dim, train=train), 2, axis=-1)
+        return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
+
+
+class DeterministicPolicy(nn.Module):
+    """obs -> tanh(W h) in [-1, 1]^act_dim (TD3)."""
+
+    torso: object
+    act_dim: int
+
+    @nn.compact
+    def __call__(self, obs, train: bool = False, masks: Masks = None):
+        h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
+        return jnp.tanh(output_layer(self.torso, h, self.act_dim, train=train))
+
+
+class VNetwork(nn.Module):
+    """obs -> V(s) of shape [B]."""
+
+    torso: object
+
+    @nn.compact
+    def __call__(self, obs, train: bool = False, masks: Masks = None):
+        h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
+        return output_layer(self.torso, h, 1, train=train)[..., 0]
+
+
+class _QMember(nn.Module):
+    torso: object
+    train: bool  # an attribute, not an argument, so the vmap below never maps over it
+
+    @nn.compact
+    def __call__(self, x, masks):
+        h = Torso(self.torso, name="torso")(x, train=self.train, masks=masks)
+        return output_layer(self.torso, h, 1, train=self.train)[..., 0]
+
+
+class QNetwork(nn.Module):
+    """(obs, action) -> Q values [num_q, B] from ``num_q`` independently initialized members.
+
+    The members are one ``nn.vmap``-ed module, so twin critics run as a single batched
+    computation; every variable (params, spectral u, batch stats) has a leading member axis,
+    e.g. params['ensemble']['torso']['hidden_0']['kernel'] is [num_q, in, out].
+    ``masks`` entries, when given, also need that leading axis: [num_q, ..., width]."""
+
+    torso: object
+    num_q: int = 2
+
+    @nn.compact
+    def __call__(self, obs, action, train: bool = False, masks: Masks = None):
+        x = jnp.concatenate([obs, action], axis=-1)
+        members = nn.vmap(
+            _QMember,
+            variable_axes={"params": 0, "spectral": 0, "batch_stats": 0},
+            split_rngs={"params": True},
+            in_axes=(None, 0),
+            out_axes=0,
+            axis_size=self.num_q,
+        )
+        return members(self.torso, train, name="ensemble")(x, None if masks is None else list(masks))

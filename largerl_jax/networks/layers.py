@@ -1,0 +1,54 @@
+"""Layer helpers shared by the torso architectures and the heads.
+
+They are plain functions called inside a parent's ``@nn.compact`` method, so the Dense and its
+normalization become direct children of that parent. Naming convention (relied on by
+``param_table``): a normalization that belongs to Dense ``<name>`` is called ``<name>_norm``.
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+
+from largerl_jax.networks.spectral_norm import SNDense
+
+# Flax defaults, written out because they are part of the reproduced setup.
+BN_MOMENTUM = 0.99
+BN_EPSILON = 1e-5
+
+_ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}
+
+
+def activation_fn(name: str):
+    return _ACTIVATIONS[name]
+
+
+def torso_layer_uses_sn(cfg, is_first: bool) -> bool:
+    """'intermediate' spares the torso's first Dense (Bjorck et al., App. C)."""
+    return cfg.spectral_norm == "all" or (cfg.spectral_norm == "intermediate" and not is_first)
+
+
+def output_uses_sn(cfg) -> bool:
+    """Only 'all' normalizes the head's output layer, so Q values can grow large."""
+    return cfg.spectral_norm == "all"
+
+
+def dense(cfg, features: int, name: str, *, use_sn: bool) -> SNDense:
+    return SNDense(features, use_sn=use_sn, sn_iters=cfg.sn_iters, name=name)
+
+
+def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool, train: bool, mask=None):
+    """f(BN?(W x)) * mask: the composite unit of every non-'modern' torso.
+
+    The mask multiplies the activation so a zero entry removes the unit from everything
+    downstream, which is what per-unit pruning gates need."""
+    y = dense(cfg, features, name, use_sn=torso_layer_uses_sn(cfg, is_first))(x, train=train)
+    if cfg.batch_norm:
+        y = nn.BatchNorm(
+            use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_norm"
+        )(y)
+    y = activation_fn(cfg.activation)(y)
+    return y if mask is None else y * mask
+
+
+def output_layer(cfg, x: jax.Array, features: int, *, train: bool, name: str = "out") -> jax.Array:
+    return dense(cfg, features, name, use_sn=output_uses_sn(cfg))(x, train=train)

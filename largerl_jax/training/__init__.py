@@ -1,0 +1,17 @@
+from largerl_jax.training.config import run_config, validate
+from largerl_jax.training.loop import DeviceLoop, Learner, VmappedDeviceLoop
+from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run
+from largerl_jax.training.state import TrainState
+
+__all__ = [
+    "DeviceLoop",
+    "DivergenceError",
+    "Learner",
+    "TrainState",
+    "VmappedDeviceLoop",
+    "make_driver",
+    "plan_segments",
+    "run",
+    "run_config",
+    "validate",
+]

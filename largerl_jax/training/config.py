@@ -1,0 +1,63 @@
+"""The run-level configuration shared by every experiment, and its validation."""
+from __future__ import annotations
+
+import ml_collections
+
+from largerl_jax.agents import agent_config
+
+
+def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.ConfigDict:
+    cfg = ml_collections.ConfigDict()
+    cfg.name = f"{env}_{agent}"
+    cfg.seed = 0  # seed i of a multi-seed run uses PRNGKey(seed + i)
+
+    cfg.env = ml_collections.ConfigDict()
+    cfg.env.name = env  # see largerl_jax.envs.available_envs()
+    cfg.env.backend = ml_collections.FieldReference(None, field_type=str)  # Brax: mjx|generalized|positional|spring
+    cfg.env.episode_length = ml_collections.FieldReference(None, field_type=int)  # None: the task's own limit
+    cfg.env.num_envs = 1  # N parallel envs stepped per iteration, each with the latest policy
+    cfg.env.eval_episodes = 10  # E deterministic evaluation episodes per seed, run in parallel
+
+    cfg.agent = agent_config(agent)
+
+    cfg.total_env_steps = 1_000_000  # summed over the N envs
+    cfg.warmup_env_steps = 10_000  # uniform random actions, no updates (Ota et al.: 10K SAC, 100K TD3)
+    cfg.updates_per_iteration = 1  # U gradient steps after each N-env step: UTD ratio = U / N
+    cfg.replay_capacity = 1_000_000  # transitions per seed (bytes: replay.bytes_per_transition)
+
+    cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
+    cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
+    cfg.checkpoint_every_env_steps = 100_000  # must be a multiple of the eval cadence; 0 = only at the end
+    return cfg
+
+
+def validate(cfg: ml_collections.ConfigDict) -> None:
+    """Raise ValueError with an explanation for any inconsistent setting."""
+    n = cfg.env.num_envs
+    problems = []
+    for field in ("total_env_steps", "log_every_env_steps", "eval_every_env_steps"):
+        if cfg[field] <= 0:
+            problems.append(f"{field} must be positive (got {cfg[field]})")
+        elif cfg[field] % n:
+            problems.append(f"{field}={cfg[field]} must be a multiple of env.num_envs={n}")
+    if n <= 0 or cfg.env.eval_episodes <= 0:
+        problems.append("env.num_envs and env.eval_episodes must be positive")
+    if cfg.warmup_env_steps % n or cfg.warmup_env_steps < 0:
+        problems.append(f"warmup_env_steps={cfg.warmup_env_steps} must be a non-negative multiple of env.num_envs={n}")
+    if cfg.warmup_env_steps < cfg.agent.batch_size:
+        problems.append(
+            f"warmup_env_steps={cfg.warmup_env_steps} must be at least agent.batch_size={cfg.agent.batch_size} "
+            "so the first update samples a full batch of distinct transitions"
+        )
+    if cfg.updates_per_iteration < 1:
+        problems.append("updates_per_iteration must be >= 1")
+    if cfg.replay_capacity < max(n, cfg.agent.batch_size):
+        problems.append(f"replay_capacity={cfg.replay_capacity} must be at least num_envs and batch_size")
+    ck = cfg.checkpoint_every_env_steps
+    if ck < 0 or (ck and cfg.eval_every_env_steps > 0 and ck % cfg.eval_every_env_steps):
+        problems.append(
+            f"checkpoint_every_env_steps={ck} must be 0 or a multiple of eval_every_env_steps="
+            f"{cfg.eval_every_env_steps} (checkpoints are taken at evaluation points)"
+        )
+    if problems:
+        raise ValueError(f"invalid config {cfg.get('name', '?')!r}:\n  " + "\n  ".join(problems))

@@ -1,0 +1,127 @@
+"""Training over S seeds with host-stepped (Gymnasium) vector envs.
+
+The envs live in Python, so an iteration is two compiled calls around a host step: act for all
+seeds at once, step each seed's vector env, then store and learn for all seeds at once. The
+replay, agent and PRNG keys still live in the train state; the Gymnasium physics state does not,
+so a resumed run starts fresh episodes (its learner state is restored exactly).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from largerl_jax import replay
+from largerl_jax.training.loop import Learner, _chunk_mean, _finite
+from largerl_jax.training.state import TrainState
+
+
+class HostLoop:
+    def __init__(self, learner: Learner, make_env: Callable, num_envs: int, eval_episodes: int, seeds: list[int]):
+        self.learner = learner
+        self.agent = learner.agent
+        self.seeds = list(seeds)
+        self.envs = [make_env(num_envs, seed) for seed in self.seeds]
+        self.eval_envs = [make_env(eval_episodes, 10_000 + seed) for seed in self.seeds]
+        self.spec = self.envs[0].spec
+        self.num_envs = num_envs
+        self._obs = None
+        self._episode_return = np.zeros((len(self.seeds), num_envs), np.float32)
+        self._evals = 0
+
+        def act(ts, obs, warmup: bool):
+            key, k_act = jax.random.split(ts.key)
+            if warmup:
+                action = jax.random.uniform(k_act, (num_envs, self.spec.act_dim), minval=-1.0, maxval=1.0)
+            else:
+                action = self.agent.act(ts.agent, obs, k_act, False)
+            return ts.replace(key=key), action
+
+        def store_and_learn(ts, trans, warmup: bool):
+            ts = learner.store(ts, trans)
+            if warmup:
+                return ts, {}
+            ts, metrics = learner.learn(ts)
+            return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
+
+        self._act = {w: jax.jit(jax.vmap(lambda ts, o, w=w: act(ts, o, w))) for w in (False, True)}
+        self._learn = {
+            w: jax.jit(jax.vmap(lambda ts, t, w=w: store_and_learn(ts, t, w)), donate_argnums=(0,)) for w in (False, True)
+        }
+        self._deterministic = jax.jit(jax.vmap(lambda a, o: self.agent.act(a, o, jax.random.PRNGKey(0), True)))
+        self._finite = jax.jit(jax.vmap(lambda a: _finite(a)))
+
+    def _init_one(self, key, capacity):
+        k_agent, k_run = jax.random.split(key)
+        return TrainState(
+            agent=self.agent.init(k_agent),
+            replay=replay.init_buffer(capacity, self.spec.obs_dim, self.spec.act_dim),
+            env=None,
+            key=k_run,
+            env_steps=jnp.int32(0),
+            grad_steps=jnp.int32(0),
+            episode_return=jnp.zeros((self.num_envs,), jnp.float32),
+        )
+
+    def init(self, keys, replay_capacity: int) -> TrainState:
+        return jax.jit(jax.vmap(lambda k: self._init_one(k, replay_capacity)))(keys)
+
+    def abstract_state(self, keys, replay_capacity: int):
+        return jax.eval_shape(jax.vmap(lambda k: self._init_one(k, replay_capacity)), keys)
+
+    def _reset(self):
+        self._obs = np.stack([env.reset(seed) for env, seed in zip(self.envs, self.seeds)])
+        self._episode_return[:] = 0.0
+
+    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool):
+        if self._obs is None:
+            self._reset()
+        history = []
+        finished_sum = np.zeros(len(self.seeds))
+        finished_n = np.zeros(len(self.seeds))
+        for _ in range(num_iterations):
+            ts, action = self._act[warmup](ts, jnp.asarray(self._obs))
+            action = np.asarray(action)
+            results = [env.step(a) for env, a in zip(self.envs, action)]
+            obs = self._obs
+            self._obs = np.stack([r[0] for r in results])
+            info = {k: np.stack([r[1][k] for r in results]) for k in ("next_obs", "reward", "terminated", "truncated")}
+            trans = replay.Transition(obs=obs, action=action, **info)
+            ts, metrics = self._learn[warmup](ts, jax.tree.map(jnp.asarray, trans))
+            history.append(metrics)
+            done = np.maximum(info["terminated"], info["truncated"])
+            self._episode_return += info["reward"]
+            finished_sum += (done * self._episode_return).sum(axis=1)
+            finished_n += done.sum(axis=1)
+            self._episode_return *= 1.0 - done
+        metrics = {}
+        if history and history[0]:
+            stacked = {k: jnp.stack([m[k] for m in history], axis=1) for k in history[0]}
+            metrics = jax.vmap(_chunk_mean)(stacked)
+        metrics["train_return"] = jnp.asarray(np.where(finished_n > 0, finished_sum / np.maximum(finished_n, 1), np.nan))
+        metrics["train_episodes"] = jnp.asarray(finished_n)
+        metrics["finite"] = self._finite(ts.agent)
+        return ts, metrics
+
+    def evaluate(self, ts: TrainState) -> jax.Array:
+        self._evals += 1
+        obs = np.stack([env.reset(10_000 * self._evals + seed) for env, seed in zip(self.eval_envs, self.seeds)])
+        ret = np.zeros(obs.shape[:2], np.float32)
+        alive = np.ones(obs.shape[:2], np.float32)
+        for _ in range(self.spec.episode_length):
+            action = np.asarray(self._deterministic(ts.agent, jnp.asarray(obs)))
+            results = [env.step(a) for env, a in zip(self.eval_envs, action)]
+            obs = np.stack([r[0] for r in results])
+            reward = np.stack([r[1]["reward"] for r in results])
+            done = np.stack([np.maximum(r[1]["terminated"], r[1]["truncated"]) for r in results])
+            ret += alive * reward
+            alive *= 1.0 - done
+            if not alive.any():
+                break
+        return jnp.asarray(ret)
+
+    def close(self) -> None:
+        for env in self.envs + self.eval_envs:
+            env.close()

@@ -1,0 +1,173 @@
+"""Scan-composed training for one seed; the runner jits and vmaps these over seeds.
+
+An iteration collects one step from each of the N parallel envs with the latest policy, stores
+the N transitions, then takes U gradient steps: the update-to-data ratio is U / N. A chunk is a
+``lax.scan`` over iterations; metrics come back as chunk averages, nothing is printed inside.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from largerl_jax import replay
+from largerl_jax.agents import Agent
+from largerl_jax.training.state import TrainState
+
+
+def _finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+    return jnp.all(jnp.stack(leaves))
+
+
+def _chunk_mean(stacked: dict) -> dict:
+    # nanmean: some metrics are NaN on purpose when undefined (TD3's actor loss on critic-only steps).
+    return {k: jnp.nanmean(v) for k, v in stacked.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Learner:
+    """Replay insertion and the U gradient steps, shared by on-device and host env loops."""
+
+    agent: Agent
+    batch_size: int
+    updates_per_iteration: int
+
+    def store(self, ts: TrainState, trans: replay.Transition) -> TrainState:
+        return ts.replace(replay=replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
+
+    def learn(self, ts: TrainState) -> tuple[TrainState, dict]:
+        key, sub = jax.random.split(ts.key)
+
+        def grad_step(agent_state, k):
+            k_sample, k_update = jax.random.split(k)
+            batch = replay.sample(ts.replay, k_sample, self.batch_size)
+            return self.agent.update(agent_state, batch, k_update)
+
+        agent_state, metrics = jax.lax.scan(
+            grad_step, ts.agent, jax.random.split(sub, self.updates_per_iteration)
+        )
+        ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + self.updates_per_iteration)
+        return ts, metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceLoop:
+    """Training and evaluation for envs that step inside jit (pure-JAX, Brax/MJX)."""
+
+    learner: Learner
+    env: object  # JaxVecEnv with N envs
+    eval_env: object  # JaxVecEnv with E envs
+
+    @property
+    def agent(self) -> Agent:
+        return self.learner.agent
+
+    def init(self, key: jax.Array, replay_capacity: int) -> TrainState:
+        k_agent, k_env, k_run = jax.random.split(key, 3)
+        spec = self.env.spec
+        return TrainState(
+            agent=self.agent.init(k_agent),
+            replay=replay.init_buffer(replay_capacity, spec.obs_dim, spec.act_dim),
+            env=self.env.reset(k_env),
+            key=k_run,
+            env_steps=jnp.int32(0),
+            grad_steps=jnp.int32(0),
+            episode_return=jnp.zeros((self.env.num_envs,), jnp.float32),
+        )
+
+    def _collect(self, ts: TrainState, random_actions: bool):
+        key, k_act = jax.random.split(ts.key)
+        obs = ts.env.obs
+        if random_actions:
+            action = jax.random.uniform(k_act, (self.env.num_envs, self.env.spec.act_dim), minval=-1.0, maxval=1.0)
+        else:
+            action = self.agent.act(ts.agent, obs, k_act, False)
+        env_state, res = self.env.step(ts.env, action)
+        trans = replay.Transition(
+            obs=obs,
+            action=action,
+            reward=res.reward,
+            next_obs=res.next_obs,
+            terminated=res.terminated,
+            truncated=res.truncated,
+        )
+        done = jnp.maximum(res.terminated, res.truncated)
+        ep_ret = ts.episode_return + res.reward
+        episode_stats = {"finished_return_sum": jnp.sum(done * ep_ret), "finished_episodes": jnp.sum(done)}
+        ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
+        return self.learner.store(ts, trans), episode_stats
+
+    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool) -> tuple[TrainState, dict]:
+        """``num_iterations`` iterations; ``warmup`` collects with uniform random actions and
+        takes no gradient steps."""
+
+        def iteration(ts, _):
+            ts, ep = self._collect(ts, random_actions=warmup)
+            if warmup:
+                return ts, ep
+            ts, metrics = self.learner.learn(ts)
+            return ts, {**ep, **{k: jnp.nanmean(v) for k, v in metrics.items()}}
+
+        ts, stacked = jax.lax.scan(iteration, ts, None, length=num_iterations)
+        finished = stacked.pop("finished_episodes").sum()
+        ret_sum = stacked.pop("finished_return_sum").sum()
+        metrics = _chunk_mean(stacked)
+        metrics["train_return"] = jnp.where(finished > 0, ret_sum / jnp.maximum(finished, 1.0), jnp.nan)
+        metrics["train_episodes"] = finished
+        metrics["finite"] = _finite(ts.agent)
+        return ts, metrics
+
+    def evaluate(self, ts: TrainState, key: jax.Array) -> jax.Array:
+        """Deterministic-policy returns of E episodes run in parallel, one per eval env: [E]."""
+        env = self.eval_env
+        env_state = env.reset(key)
+        num = env.num_envs
+
+        def step(carry, _):
+            env_state, ret, alive = carry
+            action = self.agent.act(ts.agent, env_state.obs, key, True)
+            env_state, res = env.step(env_state, action)
+            ret = ret + alive * res.reward
+            alive = alive * (1.0 - jnp.maximum(res.terminated, res.truncated))
+            return (env_state, ret, alive), None
+
+        init = (env_state, jnp.zeros((num,), jnp.float32), jnp.ones((num,), jnp.float32))
+        (_, ret, _), _ = jax.lax.scan(step, init, None, length=env.spec.episode_length)
+        return ret
+
+
+def compile_vmapped(fn: Callable, donate: bool = True):
+    """jit(vmap(fn)) over the leading seed axis of every argument; donating the train state lets
+    XLA update the replay buffer in place."""
+    return jax.jit(jax.vmap(fn), donate_argnums=(0,) if donate else ())
+
+
+class VmappedDeviceLoop:
+    """A DeviceLoop over S seeds: one jit(vmap(...)) program per chunk length, compiled once."""
+
+    def __init__(self, loop: DeviceLoop):
+        self.loop = loop
+        self._chunks: dict = {}
+        self._eval = jax.jit(jax.vmap(lambda ts: loop.evaluate(ts, jax.random.fold_in(ts.key, 0x5EED))))
+
+    def init(self, keys: jax.Array, replay_capacity: int) -> TrainState:
+        return jax.jit(jax.vmap(lambda k: self.loop.init(k, replay_capacity)))(keys)
+
+    def abstract_state(self, keys: jax.Array, replay_capacity: int):
+        return jax.eval_shape(jax.vmap(lambda k: self.loop.init(k, replay_capacity)), keys)
+
+    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool):
+        fn = self._chunks.get((num_iterations, warmup))
+        if fn is None:
+            fn = compile_vmapped(lambda s: self.loop.chunk(s, num_iterations, warmup))
+            self._chunks[(num_iterations, warmup)] = fn
+        return fn(ts)
+
+    def evaluate(self, ts: TrainState) -> jax.Array:
+        return self._eval(ts)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,235 @@
+"""Host-side orchestration of a multi-seed run: schedule of compiled chunks, evaluation, metrics
+files, checkpoints and resumption. Everything per-step happens inside the compiled chunks."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from largerl_jax.agents import make_agent
+from largerl_jax.envs import is_host_env, make_env
+from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.config import validate
+from largerl_jax.training.host_loop import HostLoop
+from largerl_jax.training.loop import DeviceLoop, Learner, VmappedDeviceLoop
+from largerl_jax.training.progress import Progress
+
+
+class DivergenceError(RuntimeError):
+    """A seed's parameters became NaN/inf."""
+
+
+def make_driver(cfg, seeds: list[int]):
+    """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs."""
+    env_kwargs = dict(backend=cfg.env.backend, episode_length=cfg.env.episode_length)
+    env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_kwargs)
+    agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
+    learner = Learner(agent=agent, batch_size=cfg.agent.batch_size, updates_per_iteration=cfg.updates_per_iteration)
+    if is_host_env(env):
+        env.close()
+        return HostLoop(
+            learner,
+            lambda n, seed: make_env(cfg.env.name, n, seed=seed, **env_kwargs),
+            cfg.env.num_envs,
+            cfg.env.eval_episodes,
+            seeds,
+        )
+    eval_env = make_env(cfg.env.name, cfg.env.eval_episodes, **env_kwargs)
+    return VmappedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
+
+
+def plan_segments(cfg) -> list[tuple[int, bool]]:
+    """The run as a list of (iterations, warmup) chunks. Boundaries fall on multiples of the log
+    interval and at the end of warm-up, so at most four chunk lengths are ever compiled."""
+    n = cfg.env.num_envs
+    total = math.ceil(cfg.total_env_steps / n)
+    warm = min(cfg.warmup_env_steps // n, total)
+    step = cfg.log_every_env_steps // n
+    segments, it = [], 0
+    while it < total:
+        end = min((it // step + 1) * step, total)
+        if it < warm < end:
+            end = warm
+        segments.append((end - it, it < warm))
+        it = end
+    return segments
+
+
+def _crossed(start: int, end: int, every: int) -> bool:
+    return every > 0 and end // every > start // every
+
+
+def _config_json(cfg) -> str:
+    return cfg.to_json_best_effort(indent=2, sort_keys=True)
+
+
+def _read_records(path: str) -> list[dict]:
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _to_host(metrics: dict) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in metrics.items()}
+
+
+class _Window:
+    """Per-seed averages of chunk metrics since the last evaluation."""
+
+    def __init__(self):
+        self.sums: dict[str, list] = {}
+
+    def add(self, metrics: dict[str, np.ndarray]):
+        for k, v in metrics.items():
+            if k in ("finite", "train_episodes"):
+                continue
+            self.sums.setdefault(k, []).append(v)
+
+    def means(self) -> dict[str, np.ndarray]:
+        with np.errstate(all="ignore"):
+            out = {k: np.nanmean(np.stack(v), axis=0) for k, v in self.sums.items()}
+        self.sums = {}
+        return out
+
+
+def run(
+    cfg,
+    workdir: str | None = None,
+    num_seeds: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_env_steps: int | None = None,
+) -> list[dict]:
+    """Train ``num_seeds`` seeds of ``cfg`` in one vmapped program. Returns every metrics record
+    (one per seed and evaluation), which are also appended to ``workdir/metrics.jsonl``.
+
+    ``stop_after_env_steps`` ends the process early at the first chunk boundary past it, as an
+    interruption would (used to test resumption).
+    """
+    validate(cfg)
+    if num_seeds < 1:
+        raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+    seeds = [cfg.seed + i for i in range(num_seeds)]
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+
+    metrics_path = ckpt = None
+    if workdir:
+        os.makedirs(workdir, exist_ok=True)
+        metrics_path = os.path.join(workdir, "metrics.jsonl")
+        config_path = os.path.join(workdir, "config.json")
+        has_run = os.path.exists(config_path)
+        if has_run and not resume:
+            raise FileExistsError(f"{workdir} already holds a run; pass --resume to continue it or pick another --workdir")
+        if resume and not has_run:
+            raise FileNotFoundError(f"--resume given but {workdir} holds no run (no config.json)")
+        if resume:
+            with open(config_path) as f:
+                saved = json.load(f)
+            if saved.get("_num_seeds") not in (None, num_seeds):
+                raise ValueError(f"{workdir} was started with {saved['_num_seeds']} seeds, not {num_seeds}")
+            if json.loads(_config_json(cfg)) != {k: v for k, v in saved.items() if k != "_num_seeds"}:
+                raise ValueError(f"config differs from the one saved in {config_path}; resume with the same config")
+        else:
+            with open(config_path, "w") as f:
+                payload = json.loads(_config_json(cfg))
+                payload["_num_seeds"] = num_seeds
+                json.dump(payload, f, indent=2, sort_keys=True)
+        ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+    elif resume:
+        raise ValueError("--resume needs --workdir")
+
+    driver = make_driver(cfg, seeds)
+    segments = plan_segments(cfg)
+    n = cfg.env.num_envs
+    done_segments, wall_offset = 0, 0.0
+    records: list[dict] = []
+
+    if resume and ckpt.latest_step() is not None:
+        ts, meta = ckpt.restore(driver.abstract_state(keys, cfg.replay_capacity))
+        done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
+        env_steps_ckpt = meta["env_steps"]
+        records = [r for r in _read_records(metrics_path) if r["env_steps"] <= env_steps_ckpt]
+        _write_records(metrics_path, records, mode="w")
+    else:
+        ts = driver.init(keys, cfg.replay_capacity)
+        if metrics_path:
+            _write_records(metrics_path, [], mode="w")
+
+    env_steps = sum(s for s, _ in segments[:done_segments]) * n
+    bar = Progress(cfg.total_env_steps, enabled=progress)
+    t_start = time.perf_counter()
+    window = _Window()
+    try:
+        for index in range(done_segments, len(segments)):
+            iterations, warmup = segments[index]
+            start = env_steps
+            ts, metrics = driver.chunk(ts, iterations, warmup)
+            metrics = _to_host(metrics)
+            env_steps = start + iterations * n
+            if not metrics["finite"].all():
+                bad = [seeds[i] for i in np.flatnonzero(~metrics["finite"].astype(bool))]
+                raise DivergenceError(
+                    f"seed(s) {bad} diverged: non-finite parameters between env steps {start} and {env_steps}"
+                    + (f"; last checkpoint in {workdir}/checkpoints" if workdir else "")
+                )
+            window.add(metrics)
+            last = index == len(segments) - 1
+            eval_mean = None
+            grad_steps = int(np.asarray(ts.grad_steps)[0])
+            if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
+                returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [S, E]
+                wall = wall_offset + time.perf_counter() - t_start
+                new = _records(seeds, env_steps, grad_steps, returns, window.means(), wall)
+                records += new
+                if metrics_path:
+                    _write_records(metrics_path, new, mode="a")
+                eval_mean = float(returns.mean())
+                if ckpt and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
+                    meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
+                    ckpt.save(env_steps, ts, meta)
+            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=last or eval_mean is not None)
+            if stop_after_env_steps is not None and env_steps >= stop_after_env_steps:
+                break
+    finally:
+        bar.close()
+        driver.close()
+        if ckpt:
+            ckpt.close()
+    return records
+
+
+def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float) -> list[dict]:
+    out = []
+    for i, seed in enumerate(seeds):
+        rec = {
+            "seed": seed,
+            "env_steps": env_steps,
+            "grad_steps": grad_steps,
+            "eval_return": float(returns[i].mean()),
+            "eval_return_std": float(returns[i].std()),
+            "wall_time_s": round(wall, 3),
+        }
+        for k, v in window.items():
+            x = float(v[i])
+            rec[k] = None if math.isnan(x) else x
+        out.append(rec)
+    return out
+
+
+def _write_records(path: str | None, records: list[dict], mode: str) -> None:
+    if path is None:
+        return
+    with open(path, mode) as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+
+def iter_records(path: str) -> Iterator[dict]:
+    yield from _read_records(path)

@@ -1,0 +1,24 @@
+"""The one pytree that holds everything a run mutates, for a single seed.
+
+A multi-seed run vmaps it (every leaf gets a leading seed axis); checkpoints save it whole, so a
+resumed run continues bit-for-bit where it stopped (for on-device envs).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax import struct
+
+from largerl_jax.replay import ReplayBuffer
+
+
+@struct.dataclass
+class TrainState:
+    agent: Any  # the agent's own state pytree: params, optimizer states, targets, carried net state
+    replay: ReplayBuffer
+    env: Any  # EnvState for on-device envs; None for host (Gymnasium) envs
+    key: jax.Array  # raw uint32 PRNG key (checkpoint-friendly)
+    env_steps: jax.Array  # int32, summed over the N parallel envs
+    grad_steps: jax.Array  # int32
+    episode_return: jax.Array  # [N] running return of each env's current training episode
