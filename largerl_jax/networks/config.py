@@ -66,6 +66,15 @@ def torso_config(**overrides) -> ml_collections.ConfigDict:
     return cfg
 
 
+def freeze_torso_config(cfg) -> ml_collections.FrozenConfigDict:
+    """Validated immutable copy. Modules hold their config frozen so that they are hashable
+    (usable as static jit arguments) and cannot change under a built network."""
+    if not isinstance(cfg, ml_collections.FrozenConfigDict):
+        cfg = ml_collections.FrozenConfigDict(cfg)
+    validate_torso_config(cfg)
+    return cfg
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from largerl_jax.networks.config import freeze_torso_config
 from largerl_jax.networks.layers import output_layer
 from largerl_jax.networks.tanh_gaussian import (  # noqa: F401  (re-exported for callers)
     tanh_gaussian_log_prob,
@@ -20,10 +21,19 @@ from largerl_jax.networks.tanh_gaussian import (  # noqa: F401  (re-exported for
 from largerl_jax.networks.torso import Masks, Torso
 
 
-class GaussianPolicy(nn.Module):
+class _Head(nn.Module):
+    """Base of every head: holds the torso config, frozen (hashable, immutable once built)."""
+
+    torso: object  # torso_config()
+
+    def __post_init__(self):
+        object.__setattr__(self, "torso", freeze_torso_config(self.torso))
+        super().__post_init__()
+
+
+class GaussianPolicy(_Head):
     """obs -> (mean, log_std) of the pre-tanh Gaussian; log_std hard-clipped."""
 
-    torso: object  # torso ConfigDict
     act_dim: int
     log_std_min: float = -20.0
     log_std_max: float = 2.0
@@ -35,10 +45,9 @@ class GaussianPolicy(nn.Module):
         return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
 
 
-class DeterministicPolicy(nn.Module):
+class DeterministicPolicy(_Head):
     """obs -> tanh(W h) in [-1, 1]^act_dim (TD3)."""
 
-    torso: object
     act_dim: int
 
     @nn.compact
@@ -47,10 +56,8 @@ class DeterministicPolicy(nn.Module):
         return jnp.tanh(output_layer(self.torso, h, self.act_dim, train=train))
 
 
-class VNetwork(nn.Module):
+class VNetwork(_Head):
     """obs -> V(s) of shape [B]."""
-
-    torso: object
 
     @nn.compact
     def __call__(self, obs, train: bool = False, masks: Masks = None):
@@ -58,8 +65,7 @@ class VNetwork(nn.Module):
         return output_layer(self.torso, h, 1, train=train)[..., 0]
 
 
-class _QMember(nn.Module):
-    torso: object
+class _QMember(_Head):
     train: bool  # an attribute, not an argument, so the vmap below never maps over it
 
     @nn.compact
@@ -68,7 +74,7 @@ class _QMember(nn.Module):
         return output_layer(self.torso, h, 1, train=self.train)[..., 0]
 
 
-class QNetwork(nn.Module):
+class QNetwork(_Head):
     """(obs, action) -> Q values [num_q, B] from ``num_q`` independently initialized members.
 
     The members are one ``nn.vmap``-ed module, so twin critics run as a single batched
@@ -76,7 +82,6 @@ class QNetwork(nn.Module):
     e.g. params['ensemble']['torso']['hidden_0']['kernel'] is [num_q, in, out].
     ``masks`` entries, when given, also need that leading axis: [num_q, ..., width]."""
 
-    torso: object
     num_q: int = 2
 
     @nn.compact

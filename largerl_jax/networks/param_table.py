@@ -9,10 +9,10 @@ Counting convention:
   running variance) as Table 2 of Ota et al. does for OFENet (111 -> 256 with BN: 29,696). The
   running statistics are read from ``variables['batch_stats']``, so pass the full variables.
 
-One row per Dense layer, ordered from input to output. A normalization named ``<dense>_norm`` next to Dense ``<dense>`` (the
-convention of layers.py) is counted in that Dense's row and reported in its ``norm`` field:
-the BatchNorm after a hidden Dense, or the pre-LayerNorm before a 'modern' block's 'up' Dense.
-Any other normalization (the 'modern' torso's 'final_norm') gets its own row of kind 'norm',
+One row per Dense layer, ordered from input to output. A normalization named ``<dense>_norm``
+next to Dense ``<dense>`` (the convention of layers.py) is counted in that Dense's row and
+reported in its ``norm`` field: the BatchNorm after a hidden Dense, or the pre-LayerNorm
+before a 'modern' block's 'up' Dense. Any other normalization (the 'modern' torso's 'final_norm') gets its own row of kind 'norm',
 and parameters of no recognised layer a row of kind 'other', so rows always add up to the
 total. Counts are per ensemble member; rows of a vmapped ensemble (kernel [K, in, out]) carry
 ``ensemble: K`` and ``total_params`` multiplies by it.
@@ -105,7 +105,8 @@ def param_table(variables, bn_convention: str = "trainable") -> list[dict]:
         if kind == "dense":
             shape = leaves["kernel"].shape
             ensemble = shape[0] if len(shape) == 3 else 1
-            row = {"in": shape[-2], "out": shape[-1], "params": sum(map(_size, leaves.values())) // ensemble, "norm": None}
+            count = sum(map(_size, leaves.values())) // ensemble
+            row = {"in": shape[-2], "out": shape[-1], "params": count, "norm": None}
             if path in norms_of:
                 extra, row["norm"] = norm_count(norms_of[path], ensemble)
                 row["params"] += extra

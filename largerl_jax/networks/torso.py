@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.networks.config import validate_torso_config
+from largerl_jax.networks.config import freeze_torso_config
 from largerl_jax.networks.layers import activation_fn, dense, hidden_layer, torso_layer_uses_sn
 from largerl_jax.networks.widths import layer_widths
 
@@ -89,11 +89,14 @@ _ARCH_FNS = {"mlp": _mlp, "resnet": _resnet, "densenet": _densenet, "d2rl": _d2r
 class Torso(nn.Module):
     """Hidden layers only; heads add their own output layer (see layers.output_layer)."""
 
-    cfg: object  # ml_collections.ConfigDict from torso_config()
+    cfg: object  # torso_config(); stored frozen
+
+    def __post_init__(self):
+        object.__setattr__(self, "cfg", freeze_torso_config(self.cfg))
+        super().__post_init__()
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False, masks: Masks = None) -> jax.Array:
-        validate_torso_config(self.cfg)
         widths = layer_widths(self.cfg, x.shape[-1])
         if masks is None:
             masks = [None] * len(widths)

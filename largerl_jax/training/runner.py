@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+import warnings
 from typing import Iterator
 
 import jax
@@ -93,7 +94,8 @@ class _Window:
             self.sums.setdefault(k, []).append(v)
 
     def means(self) -> dict[str, np.ndarray]:
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN -> null
             out = {k: np.nanmean(np.stack(v), axis=0) for k, v in self.sums.items()}
         self.sums = {}
         return out

@@ -9,6 +9,7 @@ import pytest
 from largerl_jax.networks import (
     DeterministicPolicy,
     Torso,
+    format_param_table,
     layer_widths,
     param_table,
     torso_config,
@@ -105,3 +106,19 @@ def test_bad_bn_convention_raises():
     variables, _ = _shapes(Torso(torso_config()), 3)
     with pytest.raises(ValueError, match="trainable"):
         param_table(variables, bn_convention="keras")
+
+
+def test_rows_run_input_to_output_even_past_ten_layers():
+    variables, _ = _shapes(DeterministicPolicy(torso_config(width=2, depth=12), act_dim=1), 3)
+    names = [r["name"] for r in param_table(variables)]
+    assert names == [f"torso/hidden_{i}" for i in range(12)] + ["out"]
+    text = format_param_table(param_table(variables))
+    assert text.splitlines()[1].startswith("torso/hidden_0") and len(text.splitlines()) == 14
+
+
+def test_modern_widths_set_inner_widths_only():
+    cfg = torso_config(arch="modern", width=8, depth=2, widths=(5, 7))
+    variables, out = _shapes(Torso(cfg), 4)
+    assert variables["params"]["block_0"]["up"]["kernel"].shape == (8, 5)
+    assert variables["params"]["block_1"]["down"]["kernel"].shape == (7, 8)
+    assert out.shape[-1] == 8 == torso_out_dim(cfg, 4)

@@ -1,0 +1,143 @@
+"""Training throughput of a config for S = 1, 2, 4, 8 vmapped seeds.
+
+    python -m benchmarks.throughput --config=NAME [--config.KEY=VALUE ...]
+        [--seeds=1,2,4,8] [--iterations=200] [--repeats=3] [--out=FILE.json]
+
+Each seed count runs in a fresh subprocess so its peak memory is its own. It compiles one
+training chunk of ``--iterations`` iterations (N env steps + U gradient steps each), reports
+the compile time, then times ``--repeats`` executions of the compiled chunk and reports the
+median env steps/s and gradient steps/s summed over seeds. Peak memory: the device allocator's
+peak where it reports one (GPU), else the process's peak resident set size.
+Host-stepped (Gymnasium) configs are timed the same way, compile time being the first chunk's
+excess over the median.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from experiments.cli import config_from_args
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", help="experiment name")
+    p.add_argument("--seeds", default="1,2,4,8", help="comma-separated seed counts")
+    p.add_argument("--iterations", type=int, default=200, help="iterations per timed chunk")
+    p.add_argument("--repeats", type=int, default=3, help="timed executions of the compiled chunk")
+    p.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/throughput-NAME.json)")
+    p.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
+    """Times one configuration in this process."""
+    import jax
+    import jax.numpy as jnp
+
+    from largerl_jax.training import make_driver, validate
+    from largerl_jax.training.loop import VmappedDeviceLoop, compile_vmapped
+
+    validate(cfg)
+    seeds = [cfg.seed + i for i in range(num_seeds)]
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+    driver = make_driver(cfg, seeds)
+    ts = driver.init(keys, cfg.replay_capacity)
+    jax.block_until_ready(ts)
+    times = []
+    if isinstance(driver, VmappedDeviceLoop):
+        fn = compile_vmapped(lambda s: driver.loop.chunk(s, iterations, False))
+        t0 = time.perf_counter()
+        compiled = fn.lower(ts).compile()
+        compile_s = time.perf_counter() - t0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            ts, metrics = compiled(ts)
+            jax.block_until_ready((ts, metrics))
+            times.append(time.perf_counter() - t0)
+    else:
+        first = None
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            ts, metrics = driver.chunk(ts, iterations, False)
+            jax.block_until_ready((ts, metrics))
+            elapsed = time.perf_counter() - t0
+            if first is None:
+                first = elapsed
+            else:
+                times.append(elapsed)
+        compile_s = max(first - statistics.median(times), 0.0)
+    driver.close()
+    median = statistics.median(times)
+    env_steps = iterations * cfg.env.num_envs * num_seeds
+    grad_steps = iterations * cfg.updates_per_iteration * num_seeds
+    device = jax.devices()[0]
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "peak_bytes_in_use" in stats:
+        peak, peak_kind = stats["peak_bytes_in_use"], "device_peak_bytes_in_use"
+    else:
+        peak, peak_kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "process_peak_rss_bytes"
+    return {
+        "seeds": num_seeds,
+        "compile_s": round(compile_s, 3),
+        "chunk_s_median": round(median, 4),
+        "chunk_s_all": [round(t, 4) for t in times],
+        "env_steps_per_s": round(env_steps / median, 1),
+        "grad_steps_per_s": round(grad_steps / median, 1),
+        "env_steps_per_s_per_seed": round(env_steps / median / num_seeds, 1),
+        "peak_memory_bytes": int(peak),
+        "peak_memory_kind": peak_kind,
+        "device": str(device),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args, cfg = config_from_args(_parser(), argv)
+    if args.worker is not None:
+        print(json.dumps(measure(cfg, args.worker, args.iterations, args.repeats)))
+        return 0
+    seed_counts = [int(s) for s in args.seeds.split(",") if s]
+    worker_argv = [a for a in argv if not a.startswith("--seeds") and not a.startswith("--out")]
+    results = []
+    for s in seed_counts:
+        cmd = [sys.executable, "-m", "benchmarks.throughput", *worker_argv, f"--worker={s}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"benchmark worker for {s} seed(s) failed (exit {proc.returncode})")
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        results.append(row)
+        print(
+            f"S={s}: compile {row['compile_s']:.1f} s | {row['env_steps_per_s']:,.0f} env steps/s | "
+            f"{row['grad_steps_per_s']:,.0f} grad steps/s | peak {row['peak_memory_bytes'] / 2**20:,.0f} MiB",
+            flush=True,
+        )
+    report = {
+        "config": cfg.name,
+        "command": "python -m benchmarks.throughput " + " ".join(argv),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
+        "num_envs": cfg.env.num_envs,
+        "updates_per_iteration": cfg.updates_per_iteration,
+        "iterations_per_chunk": args.iterations,
+        "results": results,
+    }
+    out = args.out or os.path.join("benchmarks", "results", f"throughput-{cfg.name}.json")
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Brax/MJX checks. MJX compiles slowly on CPU, so most checks share one compiled rollout of
+the small inverted_pendulum task (which falls over quickly under random actions)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from largerl_jax.envs import BraxVecEnv
+
+N, HORIZON, T = 6, 12, 60
+
+
+def _rollout_fn(env, num_steps):
+    def rollout(key):
+        k_reset, k_act = jax.random.split(key)
+        state = env.reset(k_reset)
+
+        def body(s, k):
+            a = jax.random.uniform(k, (env.num_envs, env.spec.act_dim), minval=-1.0, maxval=1.0)
+            s, out = env.step(s, a)
+            return s, (out, s.obs, s.t)
+
+        final, traj = jax.lax.scan(body, state, jax.random.split(k_act, num_steps))
+        return state, final, traj
+
+    return jax.jit(rollout)
+
+
+@pytest.fixture(scope="module")
+def pendulum_rollout():
+    env = BraxVecEnv("inverted_pendulum", N, backend="mjx", episode_length=HORIZON)
+    first, final, (out, obs, t) = _rollout_fn(env, T)(jax.random.PRNGKey(0))
+    return env, first, final, jax.tree_util.tree_map(np.asarray, (out, obs, t))
+
+
+def test_spec_and_dtypes(pendulum_rollout):
+    env, first, _, (out, obs, t) = pendulum_rollout
+    assert env.spec.obs_dim == 4 and env.spec.act_dim == 1 and env.spec.episode_length == HORIZON
+    assert first.obs.shape == (N, 4) and first.obs.dtype == jnp.float32
+    assert out.next_obs.shape == (T, N, 4) and out.next_obs.dtype == np.float32
+    for x in (out.reward, out.terminated, out.truncated):
+        assert x.shape == (T, N) and x.dtype == np.float32
+    assert t.dtype == np.int32
+
+
+def test_no_nans(pendulum_rollout):
+    _, _, _, (out, obs, _) = pendulum_rollout
+    assert np.isfinite(out.next_obs).all() and np.isfinite(obs).all() and np.isfinite(out.reward).all()
+
+
+def test_termination_autoreset_and_final_obs(pendulum_rollout):
+    _, first, _, (out, obs, t) = pendulum_rollout
+    term, trunc = out.terminated.astype(bool), out.truncated.astype(bool)
+    assert term.any(), "random actions should topple the pole within the rollout"
+    assert not (term & trunc).any()
+    done = term | trunc
+    # The true final observation is kept: the pole angle exceeded Brax's 0.2 rad limit,
+    # while the reset pole starts within +-0.01 rad.
+    assert (np.abs(out.next_obs[..., 1][term]) > 0.2).all()
+    assert (np.abs(obs[..., 1][done]) <= 0.011).all()
+    np.testing.assert_array_equal(t[done], 0)
+    # Envs that did not finish carry on untouched.
+    np.testing.assert_array_equal(obs[~done], out.next_obs[~done])
+    prev_t = np.concatenate([np.asarray(first.t)[None], t[:-1]])
+    np.testing.assert_array_equal(t[~done], prev_t[~done] + 1)
+
+
+def test_truncation_at_episode_length(pendulum_rollout):
+    _, first, _, (out, _, t) = pendulum_rollout
+    trunc = out.truncated.astype(bool)
+    prev_t = np.concatenate([np.asarray(first.t)[None], t[:-1]])
+    np.testing.assert_array_equal(trunc, (prev_t + 1 >= HORIZON) & ~out.terminated.astype(bool))
+    assert (t < HORIZON).all()
+
+
+def test_vmap_over_seeds():
+    env = BraxVecEnv("inverted_pendulum", 2, backend="mjx", episode_length=5)
+    keys = jax.random.split(jax.random.PRNGKey(3), 2)
+    first, final, (out, obs, t) = jax.vmap(_rollout_fn(env, 8))(keys)
+    assert out.next_obs.shape == (2, 8, 2, 4)
+    assert np.isfinite(np.asarray(out.next_obs)).all()
+    assert (np.asarray(out.terminated) + np.asarray(out.truncated)).sum() > 0
+    assert not np.allclose(first.obs[0], first.obs[1])
+
+
+def test_other_backend_builds():
+    env = BraxVecEnv("inverted_pendulum", 2, backend="positional")
+    assert env.spec.obs_dim == 4 and env.backend == "positional"
+
+
+def test_ant_short_rollout():
+    env = BraxVecEnv("ant", 2, backend="mjx", episode_length=4)
+    assert (env.spec.obs_dim, env.spec.act_dim) == (27, 8)
+    _, final, (out, obs, t) = _rollout_fn(env, 6)(jax.random.PRNGKey(0))
+    assert np.isfinite(np.asarray(out.next_obs)).all() and np.isfinite(np.asarray(out.reward)).all()
+    done = np.asarray(out.terminated + out.truncated)
+    assert done[3].all()  # time limit at step 4 unless it fell first
+    np.testing.assert_array_equal(np.asarray(t)[3], 0)

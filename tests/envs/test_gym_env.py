@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from largerl_jax.envs import GymVecEnv
+
+
+@pytest.fixture
+def ant():
+    env = GymVecEnv("Ant-v4", num_envs=2, seed=0, episode_length=5)
+    yield env
+    env.close()
+
+
+def test_ant_v4_has_contact_forces(ant):
+    assert (ant.spec.obs_dim, ant.spec.act_dim, ant.spec.episode_length) == (111, 8, 5)
+    obs = ant.reset(seed=0)
+    assert obs.shape == (2, 111) and obs.dtype == np.float32
+
+
+def test_truncation_keeps_final_obs(ant):
+    obs = ant.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for t in range(1, 6):
+        new_obs, out = ant.step(rng.uniform(-1, 1, size=(2, 8)))
+        for k in ("next_obs", "reward", "terminated", "truncated"):
+            assert out[k].dtype == np.float32 and out[k].shape[0] == 2
+        if out["terminated"].any():
+            pytest.skip("ant fell over before the time limit; truncation not exercised")
+        if t < 5:
+            np.testing.assert_array_equal(out["truncated"], [0.0, 0.0])
+            np.testing.assert_array_equal(new_obs, out["next_obs"])
+        obs = new_obs
+    np.testing.assert_array_equal(out["truncated"], [1.0, 1.0])
+    np.testing.assert_array_equal(out["terminated"], [0.0, 0.0])
+    # After reset the torso is back near its initial height; the final obs came from the rollout.
+    assert not np.allclose(new_obs, out["next_obs"])
+    np.testing.assert_allclose(new_obs[:, 0], 0.75, atol=0.11)
+
+
+def test_hopper_termination_and_action_rescale():
+    env = GymVecEnv("Hopper-v5", num_envs=2, seed=1)
+    assert env.spec.episode_length == 1000 and env.spec.obs_dim == 11
+    env.reset(seed=1)
+    for _ in range(300):
+        new_obs, out = env.step(np.ones((2, 3)) * np.array([1.0, -1.0, 1.0]))
+        if out["terminated"].any():
+            break
+    env.close()
+    assert out["terminated"].any()
+    i = int(np.flatnonzero(out["terminated"])[0])
+    assert out["truncated"][i] == 0.0
+    assert not np.allclose(new_obs[i], out["next_obs"][i])
+
+
+def test_humanoid_action_bounds():
+    env = GymVecEnv("Humanoid-v4", num_envs=1, seed=0)
+    np.testing.assert_allclose(env._act_low, -0.4, rtol=1e-6)
+    np.testing.assert_allclose(env._act_high, 0.4, rtol=1e-6)
+    env.close()

@@ -1,0 +1,51 @@
+import pytest
+
+from largerl_jax.envs import (
+    BraxVecEnv,
+    GymVecEnv,
+    PendulumVecEnv,
+    available_envs,
+    is_host_env,
+    make_env,
+)
+
+
+def test_available_envs_families():
+    envs = available_envs()
+    assert envs["pendulum"] == ["pendulum"]
+    assert {"ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum"} <= set(envs["brax"])
+    assert {"Ant-v4", "Humanoid-v5"} <= set(envs["gymnasium"])
+    assert envs["brax_backends"][0] == "mjx"
+
+
+def test_make_env_families():
+    env = make_env("pendulum", 3, episode_length=50)
+    assert isinstance(env, PendulumVecEnv) and env.spec.episode_length == 50 and not is_host_env(env)
+    env = make_env("inverted_pendulum", 2)
+    assert isinstance(env, BraxVecEnv) and env.backend == "mjx" and env.spec.episode_length == 1000
+    assert not is_host_env(env)
+    env = make_env("HalfCheetah-v5", 2, seed=3, episode_length=7)
+    assert isinstance(env, GymVecEnv) and is_host_env(env) and env.spec.episode_length == 7
+    env.close()
+
+
+def test_unknown_name_lists_options():
+    with pytest.raises(ValueError) as err:
+        make_env("cartpole", 1)
+    msg = str(err.value)
+    for name in ("cartpole", "pendulum", "halfcheetah", "Ant-v4", "mjx"):
+        assert name in msg
+    with pytest.raises(ValueError, match="Walker2d-v4"):
+        make_env("Walker2d-v9", 1)
+
+
+def test_unknown_backend_lists_options():
+    with pytest.raises(ValueError) as err:
+        make_env("ant", 1, backend="physx")
+    for name in ("physx", "mjx", "generalized", "positional", "spring"):
+        assert name in str(err.value)
+
+
+def test_backend_on_non_brax_env_rejected():
+    with pytest.raises(ValueError, match="backend"):
+        make_env("pendulum", 1, backend="mjx")

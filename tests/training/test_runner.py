@@ -1,0 +1,162 @@
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from largerl_jax.training import DivergenceError, make_driver, plan_segments, run, run_config, validate
+
+SKIP = {"wall_time_s"}
+
+
+def _strip(records):
+    return [{k: v for k, v in r.items() if k not in SKIP} for r in records]
+
+
+def _assert_records_close(a, b, rtol=1e-4, atol=1e-4):
+    assert len(a) == len(b)
+    for ra, rb in zip(_strip(a), _strip(b)):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            if ra[k] is None or rb[k] is None:
+                assert ra[k] == rb[k], k
+            else:
+                assert math.isclose(ra[k], rb[k], rel_tol=rtol, abs_tol=atol), (k, ra[k], rb[k])
+
+
+def test_plan_segments_split_at_warmup_and_log_interval(tiny_pendulum):
+    cfg = tiny_pendulum()
+    cfg.total_env_steps, cfg.warmup_env_steps, cfg.log_every_env_steps = 2000, 600, 800
+    # N = 4: 500 iterations, warm-up 150, chunks of 200
+    assert plan_segments(cfg) == [(150, True), (50, False), (200, False), (100, False)]
+
+
+def test_validate_rejects_inconsistent_configs(tiny_pendulum):
+    cfg = tiny_pendulum()
+    cfg.total_env_steps = 1601
+    with pytest.raises(ValueError, match="multiple of env.num_envs"):
+        validate(cfg)
+    cfg = tiny_pendulum()
+    cfg.warmup_env_steps = 8
+    with pytest.raises(ValueError, match="batch_size"):
+        validate(cfg)
+    cfg = tiny_pendulum()
+    cfg.checkpoint_every_env_steps = 600
+    with pytest.raises(ValueError, match="checkpoint"):
+        validate(cfg)
+
+
+def test_metrics_records_and_files(tiny_pendulum, tmp_path):
+    cfg = tiny_pendulum()
+    records = run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
+    assert [r["env_steps"] for r in records] == [400, 400, 800, 800, 1200, 1200, 1600, 1600]
+    assert [r["seed"] for r in records[:2]] == [0, 1]
+    for r in records:
+        for key in ("seed", "env_steps", "grad_steps", "eval_return", "wall_time_s"):
+            assert key in r
+    trained = [r for r in records if r["env_steps"] > 400]
+    for r in trained:
+        for key in ("critic_loss", "actor_loss", "temperature"):
+            assert r[key] is not None and np.isfinite(r[key]), key
+    # 4 envs x 200-step episodes: a batch of episodes ends every 800 env steps, and only
+    # windows in which an episode finished report a training return
+    assert [r["train_return"] is not None for r in records[::2]] == [False, True, False, True]
+    # grad steps: U=2 per iteration of 4 env steps, after 100 warm-up iterations
+    assert records[-1]["grad_steps"] == (1600 - 400) // 4 * 2
+    on_disk = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    assert on_disk == records
+    saved = json.load(open(tmp_path / "config.json"))
+    assert saved["agent"]["name"] == "sac" and saved["_num_seeds"] == 2
+    with pytest.raises(FileExistsError):
+        run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_seed_in_vmapped_batch_matches_seed_alone(tiny_pendulum, algo):
+    cfg = tiny_pendulum(algo)
+    cfg.total_env_steps = 1200
+    batch = run(cfg, num_seeds=3, progress=False)
+    cfg.seed = 1
+    alone = run(cfg, num_seeds=1, progress=False)
+    _assert_records_close([r for r in batch if r["seed"] == 1], alone)
+
+
+def test_resume_matches_uninterrupted(tiny_pendulum, tmp_path):
+    cfg = tiny_pendulum()
+    full = run(cfg, workdir=str(tmp_path / "full"), num_seeds=2, progress=False)
+    part = tmp_path / "part"
+    first = run(cfg, workdir=str(part), num_seeds=2, progress=False, stop_after_env_steps=1200)
+    assert first[-1]["env_steps"] == 1200  # stopped after the 3rd eval, last checkpoint at 800
+    resumed = run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
+    _assert_records_close(full, resumed, rtol=1e-6, atol=1e-6)
+    on_disk = [json.loads(line) for line in open(part / "metrics.jsonl")]
+    assert [r["env_steps"] for r in on_disk] == [r["env_steps"] for r in full]
+    with pytest.raises(ValueError, match="seeds"):
+        run(cfg, workdir=str(part), num_seeds=3, resume=True, progress=False)
+    cfg.agent.gamma = 0.5
+    with pytest.raises(ValueError, match="config differs"):
+        run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
+
+
+def test_divergence_is_reported_per_seed(tiny_pendulum):
+    cfg = tiny_pendulum()
+    cfg.agent.reward_scale = float("nan")
+    with pytest.raises(DivergenceError, match=r"seed\(s\) \[0, 1\] diverged"):
+        run(cfg, num_seeds=2, progress=False)
+
+
+def test_truncated_transitions_keep_true_final_obs(tiny_pendulum):
+    cfg = tiny_pendulum()
+    cfg.env.num_envs, cfg.warmup_env_steps, cfg.replay_capacity = 1, 400, 1000
+    driver = make_driver(cfg, [0])
+    ts = driver.init(jnp.stack([jax.random.PRNGKey(0)]), cfg.replay_capacity)
+    ts, metrics = driver.chunk(ts, 400, True)
+    data = jax.tree.map(lambda x: np.asarray(x[0]), ts.replay.data)
+    # pendulum: time limit 200, never terminates
+    assert data.truncated.sum() == 2 and data.terminated.sum() == 0
+    assert list(np.flatnonzero(data.truncated)) == [199, 399]
+    end = 199
+    # the stored next_obs continues the trajectory (|dtheta| <= 8 * 0.05), the next obs is a reset
+    th = lambda o: np.arctan2(o[1], o[0])
+    step = lambda a, b: abs((th(b) - th(a) + np.pi) % (2 * np.pi) - np.pi)
+    assert step(data.obs[end], data.next_obs[end]) <= 0.4 + 1e-5
+    np.testing.assert_allclose(data.next_obs[end - 1], data.obs[end], atol=1e-6)
+    assert not np.allclose(data.next_obs[end], data.obs[end + 1])
+    assert float(metrics["train_episodes"][0]) == 2
+
+
+def test_brax_env_trains_on_device(tmp_path):
+    cfg = run_config(agent="sac", env="inverted_pendulum")
+    cfg.env.num_envs, cfg.env.eval_episodes, cfg.env.episode_length = 8, 2, 50
+    for net in ("actor", "critic"):
+        cfg.agent[net].width = 16
+    cfg.agent.batch_size = 32
+    cfg.total_env_steps, cfg.warmup_env_steps = 320, 160
+    cfg.log_every_env_steps = cfg.eval_every_env_steps = 160
+    cfg.checkpoint_every_env_steps = 320
+    cfg.replay_capacity = 1000
+    records = run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
+    assert [r["env_steps"] for r in records] == [160, 160, 320, 320]
+    assert all(np.isfinite(r["eval_return"]) for r in records)
+    assert records[-1]["grad_steps"] == 20
+
+
+def test_gymnasium_host_loop_trains(tmp_path):
+    cfg = run_config(agent="td3", env="Hopper-v4")
+    cfg.env.num_envs, cfg.env.eval_episodes, cfg.env.episode_length = 2, 2, 40
+    for net in ("actor", "critic"):
+        cfg.agent[net].width = 16
+    cfg.agent.batch_size = 32
+    cfg.total_env_steps, cfg.warmup_env_steps = 120, 60
+    cfg.log_every_env_steps = cfg.eval_every_env_steps = 60
+    cfg.checkpoint_every_env_steps = 120
+    cfg.replay_capacity = 500
+    records = run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
+    assert [r["env_steps"] for r in records] == [60, 60, 120, 120]
+    assert records[-1]["grad_steps"] == 30
+    assert records[-1]["critic_loss"] is not None
+    resumed = run(cfg, workdir=str(tmp_path), num_seeds=2, resume=True, progress=False)
+    assert resumed[-1]["env_steps"] == 120  # already complete: nothing more to do
