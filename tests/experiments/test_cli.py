@@ -1,0 +1,123 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from experiments.configs import get_config, list_configs
+from experiments.overrides import apply_override
+from largerl_jax.training import validate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_required_configs_exist_and_validate():
+    names = list_configs()
+    for required in ("pendulum_sac", "pendulum_td3", "ant_sac", "ant_td3", "gym_ant_sac"):
+        assert required in names
+    for name in names:
+        cfg = get_config(name)
+        assert cfg.name == name
+        validate(cfg)
+    assert get_config("gym_ant_sac").env.name == "Ant-v4"
+    assert get_config("ant_td3").warmup_env_steps == 100_000
+    assert get_config("humanoid_sac_v1").agent.reward_scale == 20.0
+
+
+def test_configs_are_fresh_objects():
+    a = get_config("ant_sac")
+    a.agent.gamma = 0.5
+    assert get_config("ant_sac").agent.gamma == 0.99
+
+
+def test_overrides_type_check_and_list_keys():
+    cfg = get_config("pendulum_sac")
+    apply_override(cfg, "agent.critic.arch", "densenet")
+    apply_override(cfg, "agent.actor_lr", "1e-3")
+    apply_override(cfg, "agent.critic_lr", "1")  # int literal into a float field
+    apply_override(cfg, "env.backend", "generalized")
+    apply_override(cfg, "agent.learn_temperature", "false")
+    assert cfg.agent.critic.arch == "densenet" and cfg.agent.actor_lr == 1e-3
+    assert cfg.agent.critic_lr == 1.0 and cfg.env.backend == "generalized" and not cfg.agent.learn_temperature
+    with pytest.raises(ValueError, match="keys under 'agent'.*batch_size"):
+        apply_override(cfg, "agent.batchsize", "3")
+    with pytest.raises(ValueError, match="bad value"):
+        apply_override(cfg, "total_env_steps", "lots")
+    with pytest.raises(ValueError, match="is a group"):
+        apply_override(cfg, "agent", "3")
+    with pytest.raises(ValueError, match="arch"):
+        apply_override(cfg, "agent.critic.arch", "transformer")
+
+
+def test_run_rejects_unknown_config_and_bad_override():
+    out = _cli("experiments.run", "--config=ant_sak")
+    assert out.returncode == 2
+    assert "unknown config 'ant_sak'" in out.stderr and "ant_sac" in out.stderr and "pendulum_td3" in out.stderr
+    out = _cli("experiments.run", "--config=pendulum_sac", "--config.agent.nope=1")
+    assert out.returncode == 2 and "keys under 'agent'" in out.stderr
+    out = _cli("experiments.run", "--config=pendulum_sac", "--config.total_env_steps=1001")
+    assert out.returncode == 2 and "multiple of env.num_envs" in out.stderr
+
+
+def test_run_end_to_end_with_progress_and_resume(tmp_path):
+    workdir = str(tmp_path / "run")
+    small = [
+        "--config=pendulum_sac",
+        "--config.agent.actor.width=16",
+        "--config.agent.critic.width=16",
+        "--config.agent.batch_size=64",
+        "--config.total_env_steps=800",
+        "--config.warmup_env_steps=400",
+        "--config.log_every_env_steps=400",
+        "--config.eval_every_env_steps=400",
+        "--config.checkpoint_every_env_steps=400",
+        "--config.env.eval_episodes=2",
+        "--seeds=2",
+        f"--workdir={workdir}",
+    ]
+    out = _cli("experiments.run", *small)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "env/s" in out.stderr and "grad/s" in out.stderr and "ETA" in out.stderr
+    assert "seed 1: env_steps 800" in out.stdout
+    lines = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert [(r["seed"], r["env_steps"]) for r in lines] == [(0, 400), (1, 400), (0, 800), (1, 800)]
+    assert json.load(open(os.path.join(workdir, "config.json")))["total_env_steps"] == 800
+    assert os.listdir(os.path.join(workdir, "checkpoints"))
+    again = _cli("experiments.run", *small)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    resumed = _cli("experiments.run", *small, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+
+def test_inspect_json_tables():
+    out = _cli("experiments.inspect", "--config=gym_ant_sac", "--json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    tables = json.loads(out.stdout)
+    assert tables["obs_dim"] == 111 and tables["act_dim"] == 8
+    actor = tables["networks"]["actor"]
+    assert [(l["in"], l["out"], l["params"]) for l in actor["layers"]] == [
+        (111, 256, 28_672),
+        (256, 256, 65_792),
+        (256, 16, 4_112),
+    ]
+    assert actor["params"] == 28_672 + 65_792 + 4_112
+    critic = tables["networks"]["critic"]
+    assert critic["layers"][0]["in"] == 119 and critic["layers"][0]["ensemble"] == 2
+    assert critic["params"] == 2 * sum(l["params"] for l in critic["layers"])
+    assert "convention" in tables
+    wide = _cli(
+        "experiments.inspect",
+        "--config=gym_ant_sac",
+        "--config.agent.actor.arch=densenet",
+        "--config.agent.actor.width=2048",
+        "--json",
+    )
+    layers = json.loads(wide.stdout)["networks"]["actor"]["layers"]
+    assert [(l["in"], l["params"]) for l in layers[:2]] == [(111, 111 * 2048 + 2048), (2159, 4_423_680)]
