@@ -78,7 +78,15 @@ class BraxVecEnv:
         action = jnp.clip(action, -1.0, 1.0)
         inner = self._step_batch(state.inner, action)
         t = state.t + 1
-        terminated = inner.done > 0.5
+        # Last line of defence after the solver settings in brax_fixes: a blown-up simulation
+        # ends the episode and is reset, and its NaNs never reach the learner (terminated
+        # transitions are not bootstrapped, but NaN * 0 is still NaN in a target).
+        finite = jnp.isfinite(inner.obs).all(axis=-1) & jnp.isfinite(inner.reward)
+        inner = inner.replace(
+            obs=jnp.where(finite[:, None], inner.obs, 0.0),
+            reward=jnp.where(finite, inner.reward, 0.0),
+        )
+        terminated = (inner.done > 0.5) | ~finite
         truncated = (t >= self.spec.episode_length) & ~terminated
         done = terminated | truncated
         result = StepResult(

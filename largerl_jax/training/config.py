@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import ml_collections
 
-from largerl_jax.agents import agent_config
+from largerl_jax.agents import AGENT_CONFIGS, agent_config
+from largerl_jax.networks import validate_torso_config
+
+_CHOICES = {"critic_loss": ("mse", "huber")}
 
 
 def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.ConfigDict:
@@ -59,5 +62,17 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"checkpoint_every_env_steps={ck} must be 0 or a multiple of eval_every_env_steps="
             f"{cfg.eval_every_env_steps} (checkpoints are taken at evaluation points)"
         )
+    agent = cfg.agent
+    if agent.name not in AGENT_CONFIGS:
+        problems.append(f"agent.name={agent.name!r} unknown; available: {sorted(AGENT_CONFIGS)}")
+    for field, allowed in _CHOICES.items():
+        if field in agent and agent[field] not in allowed:
+            problems.append(f"agent.{field}={agent[field]!r} not one of {list(allowed)}")
+    for net in ("actor", "critic", "value"):
+        if net in agent:
+            try:
+                validate_torso_config(agent[net])
+            except ValueError as e:
+                problems.append(f"agent.{net}: {e}")
     if problems:
         raise ValueError(f"invalid config {cfg.get('name', '?')!r}:\n  " + "\n  ".join(problems))

@@ -11,25 +11,37 @@ N, HORIZON, T = 6, 12, 60
 
 
 def _rollout_fn(env, num_steps):
-    def rollout(key):
-        k_reset, k_act = jax.random.split(key)
-        state = env.reset(k_reset)
-
+    def rollout(state, key):
         def body(s, k):
             a = jax.random.uniform(k, (env.num_envs, env.spec.act_dim), minval=-1.0, maxval=1.0)
             s, out = env.step(s, a)
             return s, (out, s.obs, s.t)
 
-        final, traj = jax.lax.scan(body, state, jax.random.split(k_act, num_steps))
-        return state, final, traj
+        final, traj = jax.lax.scan(body, state, jax.random.split(key, num_steps))
+        return final, traj
 
     return jax.jit(rollout)
 
 
+def _run(env, num_steps, key):
+    k_reset, k_act = jax.random.split(key)
+    first = jax.jit(env.reset)(k_reset)
+    final, traj = _rollout_fn(env, num_steps)(first, k_act)
+    return first, final, traj
+
+
 @pytest.fixture(scope="module")
-def pendulum_rollout():
+def pendulum_env():
     env = BraxVecEnv("inverted_pendulum", N, backend="mjx", episode_length=HORIZON)
-    first, final, (out, obs, t) = _rollout_fn(env, T)(jax.random.PRNGKey(0))
+    return env, _rollout_fn(env, T)
+
+
+@pytest.fixture(scope="module")
+def pendulum_rollout(pendulum_env):
+    env, rollout = pendulum_env
+    k_reset, k_act = jax.random.split(jax.random.PRNGKey(0))
+    first = jax.jit(env.reset)(k_reset)
+    final, (out, obs, t) = rollout(first, k_act)
     return env, first, final, jax.tree_util.tree_map(np.asarray, (out, obs, t))
 
 
@@ -73,10 +85,23 @@ def test_truncation_at_episode_length(pendulum_rollout):
     assert (t < HORIZON).all()
 
 
+def test_blown_up_physics_terminates_and_resets(pendulum_env, pendulum_rollout):
+    env, rollout = pendulum_env
+    first = pendulum_rollout[1]
+    ps = first.inner.pipeline_state
+    poisoned = first.replace(inner=first.inner.replace(
+        pipeline_state=ps.replace(qvel=ps.qvel.at[0].set(jnp.nan))))
+    _, (out, obs, t) = rollout(poisoned, jax.random.PRNGKey(1))  # same shapes: no recompile
+    assert float(out.terminated[0, 0]) == 1.0 and float(out.truncated[0, 0]) == 0.0
+    np.testing.assert_array_equal(out.next_obs[0, 0], np.zeros(4))
+    assert float(out.reward[0, 0]) == 0.0
+    assert np.isfinite(np.asarray(obs)).all() and int(t[0, 0]) == 0
+
+
 def test_vmap_over_seeds():
     env = BraxVecEnv("inverted_pendulum", 2, backend="mjx", episode_length=5)
     keys = jax.random.split(jax.random.PRNGKey(3), 2)
-    first, final, (out, obs, t) = jax.vmap(_rollout_fn(env, 8))(keys)
+    first, final, (out, obs, t) = jax.vmap(lambda k: _run(env, 8, k))(keys)
     assert out.next_obs.shape == (2, 8, 2, 4)
     assert np.isfinite(np.asarray(out.next_obs)).all()
     assert (np.asarray(out.terminated) + np.asarray(out.truncated)).sum() > 0
@@ -91,7 +116,7 @@ def test_other_backend_builds():
 def test_ant_short_rollout():
     env = BraxVecEnv("ant", 2, backend="mjx", episode_length=4)
     assert (env.spec.obs_dim, env.spec.act_dim) == (27, 8)
-    _, final, (out, obs, t) = _rollout_fn(env, 6)(jax.random.PRNGKey(0))
+    _, final, (out, obs, t) = _run(env, 6, jax.random.PRNGKey(0))
     assert np.isfinite(np.asarray(out.next_obs)).all() and np.isfinite(np.asarray(out.reward)).all()
     done = np.asarray(out.terminated + out.truncated)
     assert done[3].all()  # time limit at step 4 unless it fell first

@@ -52,8 +52,13 @@ def test_overrides_type_check_and_list_keys():
         apply_override(cfg, "total_env_steps", "lots")
     with pytest.raises(ValueError, match="is a group"):
         apply_override(cfg, "agent", "3")
-    with pytest.raises(ValueError, match="arch"):
-        apply_override(cfg, "agent.critic.arch", "transformer")
+    apply_override(cfg, "agent.critic.arch", "transformer")
+    with pytest.raises(ValueError, match="agent.critic: .*arch"):
+        validate(cfg)
+    cfg = get_config("pendulum_sac")
+    apply_override(cfg, "agent.critic_loss", "l1")
+    with pytest.raises(ValueError, match="critic_loss"):
+        validate(cfg)
 
 
 def test_run_rejects_unknown_config_and_bad_override():
@@ -64,6 +69,10 @@ def test_run_rejects_unknown_config_and_bad_override():
     assert out.returncode == 2 and "keys under 'agent'" in out.stderr
     out = _cli("experiments.run", "--config=pendulum_sac", "--config.total_env_steps=1001")
     assert out.returncode == 2 and "multiple of env.num_envs" in out.stderr
+    out = _cli("experiments.run", "--config=pendulum_sac", "--config.agent.actor.activation=tanh")
+    assert out.returncode == 2 and "activation" in out.stderr and "swish" in out.stderr
+    out = _cli("experiments.run", "--config=pendulum_sac", "--config.env.name=CartPole-v1")
+    assert out.returncode == 2 and "Ant-v4" in out.stderr and "pendulum" in out.stderr
 
 
 def test_run_end_to_end_with_progress_and_resume(tmp_path):
