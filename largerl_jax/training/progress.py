@@ -5,6 +5,10 @@ import sys
 import time
 
 
+def _fmt_rate(rate: float) -> str:
+    return "--" if rate != rate else f"{rate:,.0f}"
+
+
 def _fmt_time(seconds: float) -> str:
     if seconds != seconds or seconds == float("inf"):
         return "--:--"
@@ -47,8 +51,8 @@ class Progress:
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         ev = "n/a" if self.last_eval is None else f"{self.last_eval:.1f}"
         line = (
-            f"[{bar}] {env_steps}/{self.total} env steps | {env_rate:,.0f} env/s | "
-            f"{grad_rate:,.0f} grad/s | ETA {_fmt_time(eta)} | eval {ev}"
+            f"[{bar}] {env_steps}/{self.total} env steps | {_fmt_rate(env_rate)} env/s | "
+            f"{_fmt_rate(grad_rate)} grad/s | ETA {_fmt_time(eta)} | eval {ev}"
         )
         self.stream.write(("\r" + line) if self.tty else (line + "\n"))
         self.stream.flush()
