@@ -39,6 +39,10 @@ class StepResult:
     reward: jax.Array  # [N] float32
     terminated: jax.Array  # [N] float32 1.0 when the MDP ended (no bootstrap)
     truncated: jax.Array  # [N] float32 1.0 when the time limit cut the episode (bootstrap)
+    # [N] float32 1.0 when the simulator produced a non-finite obs/reward: that step is reported
+    # as terminated with zeroed obs/reward and the env reset. The trainer counts these
+    # (metric env_invalid_steps) and warns, so a guarded blow-up is never silent.
+    invalid: jax.Array
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,6 +94,7 @@ class BraxVecEnv:
             reward=inner.reward.astype(jnp.float32),
             terminated=terminated.astype(jnp.float32),
             truncated=truncated.astype(jnp.float32),
+            invalid=(~finite).astype(jnp.float32),
         )
 
         key, sub = jax.random.split(state.key)

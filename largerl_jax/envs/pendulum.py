@@ -81,5 +81,6 @@ class PendulumVecEnv:
             reward=reward.astype(jnp.float32),
             terminated=jnp.zeros((self.num_envs,), jnp.float32),
             truncated=truncated.astype(jnp.float32),
+            invalid=jnp.zeros((self.num_envs,), jnp.float32),
         )
         return new_state, result

@@ -102,6 +102,7 @@ class HostLoop:
             metrics = jax.vmap(_chunk_mean)(stacked)
         metrics["train_return"] = jnp.asarray(np.where(finished_n > 0, finished_sum / np.maximum(finished_n, 1), np.nan))
         metrics["train_episodes"] = jnp.asarray(finished_n)
+        metrics["env_invalid_steps"] = jnp.zeros(len(self.seeds))  # Gymnasium raises on blow-ups itself
         metrics["finite"] = self._finite(ts.agent)
         return ts, metrics
 

@@ -96,7 +96,11 @@ class DeviceLoop:
         )
         done = jnp.maximum(res.terminated, res.truncated)
         ep_ret = ts.episode_return + res.reward
-        episode_stats = {"finished_return_sum": jnp.sum(done * ep_ret), "finished_episodes": jnp.sum(done)}
+        episode_stats = {
+            "finished_return_sum": jnp.sum(done * ep_ret),
+            "finished_episodes": jnp.sum(done),
+            "invalid_steps": jnp.sum(res.invalid),
+        }
         ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
         return self.learner.store(ts, trans), episode_stats
 
@@ -114,9 +118,11 @@ class DeviceLoop:
         ts, stacked = jax.lax.scan(iteration, ts, None, length=num_iterations)
         finished = stacked.pop("finished_episodes").sum()
         ret_sum = stacked.pop("finished_return_sum").sum()
+        invalid = stacked.pop("invalid_steps").sum()
         metrics = _chunk_mean(stacked)
         metrics["train_return"] = jnp.where(finished > 0, ret_sum / jnp.maximum(finished, 1.0), jnp.nan)
         metrics["train_episodes"] = finished
+        metrics["env_invalid_steps"] = invalid
         metrics["finite"] = _finite(ts.agent)
         return ts, metrics
 

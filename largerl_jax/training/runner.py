@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 import warnings
 from typing import Iterator
@@ -82,22 +83,26 @@ def _to_host(metrics: dict) -> dict[str, np.ndarray]:
 
 
 class _Window:
-    """Per-seed averages of chunk metrics since the last evaluation."""
+    """Per-seed chunk metrics since the last evaluation: counts are summed, the rest averaged."""
+
+    SUMMED = ("env_invalid_steps",)
+    DROPPED = ("finite", "train_episodes")
 
     def __init__(self):
-        self.sums: dict[str, list] = {}
+        self.values: dict[str, list] = {}
 
     def add(self, metrics: dict[str, np.ndarray]):
         for k, v in metrics.items():
-            if k in ("finite", "train_episodes"):
-                continue
-            self.sums.setdefault(k, []).append(v)
+            if k not in self.DROPPED:
+                self.values.setdefault(k, []).append(v)
 
     def means(self) -> dict[str, np.ndarray]:
+        out = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN -> null
-            out = {k: np.nanmean(np.stack(v), axis=0) for k, v in self.sums.items()}
-        self.sums = {}
+            for k, v in self.values.items():
+                out[k] = np.sum(np.stack(v), axis=0) if k in self.SUMMED else np.nanmean(np.stack(v), axis=0)
+        self.values = {}
         return out
 
 
@@ -180,6 +185,13 @@ def run(
                 raise DivergenceError(
                     f"seed(s) {bad} diverged: non-finite parameters between env steps {start} and {env_steps}"
                     + (f"; last checkpoint in {workdir}/checkpoints" if workdir else "")
+                )
+            if metrics["env_invalid_steps"].any():
+                counts = dict(zip(seeds, metrics["env_invalid_steps"].astype(int).tolist()))
+                print(
+                    f"warning: simulator produced non-finite states (reset as terminations) between env "
+                    f"steps {start} and {env_steps}, per seed: {counts}",
+                    file=sys.stderr,
                 )
             window.add(metrics)
             last = index == len(segments) - 1

@@ -160,3 +160,27 @@ def test_gymnasium_host_loop_trains(tmp_path):
     assert records[-1]["critic_loss"] is not None
     resumed = run(cfg, workdir=str(tmp_path), num_seeds=2, resume=True, progress=False)
     assert resumed[-1]["env_steps"] == 120  # already complete: nothing more to do
+
+
+def test_invalid_simulator_steps_are_counted(tiny_pendulum):
+    from largerl_jax.agents import make_agent
+    from largerl_jax.envs import PendulumVecEnv
+    from largerl_jax.training import DeviceLoop, Learner
+
+    class Flaky(PendulumVecEnv):
+        """Pendulum whose env 0 reports a guarded blow-up on every 10th step."""
+
+        def step(self, state, action):
+            new, res = super().step(state, action)
+            flag = ((state.t + 1) % 10 == 0) & (jnp.arange(self.num_envs) == 0)
+            return new, res.replace(invalid=flag.astype(jnp.float32))
+
+    cfg = tiny_pendulum()
+    env = Flaky(2)
+    agent = make_agent(cfg.agent, 3, 1)
+    loop = DeviceLoop(learner=Learner(agent, 64, 1), env=env, eval_env=PendulumVecEnv(1))
+    ts = loop.init(jax.random.PRNGKey(0), 500)
+    _, metrics = jax.jit(lambda s: loop.chunk(s, 100, True))(ts)
+    assert int(metrics["env_invalid_steps"]) == 10
+    records = run(tiny_pendulum(), num_seeds=1, progress=False)
+    assert all(r["env_invalid_steps"] == 0 for r in records)
