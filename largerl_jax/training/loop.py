@@ -39,16 +39,17 @@ class Learner:
         return ts.replace(replay=replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
 
     def learn(self, ts: TrainState) -> tuple[TrainState, dict]:
-        key, sub = jax.random.split(ts.key)
+        key, k_sample, k_update = jax.random.split(ts.key, 3)
+        u, b = self.updates_per_iteration, self.batch_size
+        # All U batches are gathered before the update scan, so the buffer is read once.
+        idx = replay.sample_indices(ts.replay, k_sample, u * b).reshape(u, b)
+        batches = replay.gather(ts.replay, idx)
 
-        def grad_step(agent_state, k):
-            k_sample, k_update = jax.random.split(k)
-            batch = replay.sample(ts.replay, k_sample, self.batch_size)
-            return self.agent.update(agent_state, batch, k_update)
+        def grad_step(agent_state, inputs):
+            batch, k = inputs
+            return self.agent.update(agent_state, batch, k)
 
-        agent_state, metrics = jax.lax.scan(
-            grad_step, ts.agent, jax.random.split(sub, self.updates_per_iteration)
-        )
+        agent_state, metrics = jax.lax.scan(grad_step, ts.agent, (batches, jax.random.split(k_update, u)))
         ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + self.updates_per_iteration)
         return ts, metrics
 
@@ -102,14 +103,15 @@ class DeviceLoop:
             "invalid_steps": jnp.sum(res.invalid),
         }
         ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
-        return self.learner.store(ts, trans), episode_stats
+        return ts, trans, episode_stats
 
     def chunk(self, ts: TrainState, num_iterations: int, warmup: bool) -> tuple[TrainState, dict]:
         """``num_iterations`` iterations; ``warmup`` collects with uniform random actions and
         takes no gradient steps."""
 
         def iteration(ts, _):
-            ts, ep = self._collect(ts, random_actions=warmup)
+            ts, trans, ep = self._collect(ts, random_actions=warmup)
+            ts = self.learner.store(ts, trans)
             if warmup:
                 return ts, ep
             ts, metrics = self.learner.learn(ts)
