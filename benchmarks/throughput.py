@@ -54,7 +54,7 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
     jax.block_until_ready(ts)
     times = []
     if isinstance(driver, VmappedDeviceLoop):
-        fn = compile_vmapped(lambda s: driver.loop.chunk(s, iterations, False))
+        fn = compile_vmapped(lambda s: driver.loop.chunk(s, iterations, "train"))
         t0 = time.perf_counter()
         compiled = fn.lower(ts).compile()
         compile_s = time.perf_counter() - t0
@@ -67,7 +67,7 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
         first = None
         for _ in range(repeats + 1):
             t0 = time.perf_counter()
-            ts, metrics = driver.chunk(ts, iterations, False)
+            ts, metrics = driver.chunk(ts, iterations, "train")
             jax.block_until_ready((ts, metrics))
             elapsed = time.perf_counter() - t0
             if first is None:

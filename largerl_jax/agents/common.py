@@ -96,6 +96,8 @@ class Agent:
     act(state, obs [N, obs_dim], key, deterministic: bool) -> actions in [-1, 1] [N, act_dim]
     update(state, batch: Transition, key) -> (state, metrics: dict[str, scalar])
     networks(state) -> {name: (module, variables)} for parameter tables and analysis
+    pretrain(state, batch: Transition, key) -> (state, metrics), optional: updates that run
+        after the random warm-up and before RL (OFENet's feature pre-training)
     """
 
     name: str
@@ -103,3 +105,4 @@ class Agent:
     act: Callable
     update: Callable
     networks: Callable
+    pretrain: Callable | None = None

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.agents.features import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, tanh_gaussian_sample
 
 
@@ -20,7 +21,10 @@ class SACState:
     step: jax.Array
 
 
-def make_sac(cfg, obs_dim: int, act_dim: int) -> common.Agent:
+def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+    """obs_dim / sa_dim: sizes of the actor's and the critic's inputs (the feature view's z_s and
+    z_sa; raw observations give sa_dim = obs_dim + act_dim)."""
+    sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
@@ -31,10 +35,8 @@ def make_sac(cfg, obs_dim: int, act_dim: int) -> common.Agent:
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        obs = jnp.zeros((1, obs_dim))
-        act = jnp.zeros((1, act_dim))
-        actor_net = common.init_net(actor, actor_opt, k_actor, obs)
-        critic_net = common.init_net(critic, critic_opt, k_critic, obs, act)
+        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
         log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
         return SACState(
             actor=actor_net,
@@ -45,30 +47,31 @@ def make_sac(cfg, obs_dim: int, act_dim: int) -> common.Agent:
             step=jnp.int32(0),
         )
 
-    def act(state: SACState, obs, key, deterministic: bool):
-        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, obs, train=False)
+    def act(state: SACState, obs, key, deterministic: bool, view=RAW):
+        z = view.state(obs)
+        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, z, train=False)
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACState, batch, key):
+    def update(state: SACState, batch, key, view=RAW):
         k_next, k_pi = jax.random.split(key)
         alpha = jnp.exp(state.log_alpha)
+        z = view.state(batch.obs)
+        z_next = view.state(batch.next_obs, target=True)
+        z_sa = view.state_action(z, batch.action)
 
         # The target critic shares the online critic's carried state (spectral vectors, BN
         # statistics); only its weights are Polyak-averaged.
-        (next_mean, next_log_std), _ = common.apply(
-            actor, state.actor.params, state.actor.state, batch.next_obs, train=False
-        )
+        (next_mean, next_log_std), _ = common.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
-        next_q, _ = common.apply(
-            critic, state.target_critic_params, state.critic.state, batch.next_obs, next_act, train=False
-        )
+        next_sa = view.state_action(z_next, next_act, target=True)
+        next_q, _ = common.apply(critic, state.target_critic_params, state.critic.state, next_sa, train=False)
         next_v = next_q.min(axis=0) - alpha * next_logp
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, batch.obs, batch.action, train=True)
+            q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -77,9 +80,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int) -> common.Agent:
         critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         def actor_loss_fn(params):
-            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, batch.obs, train=True)
+            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, z, train=True)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
-            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, batch.obs, pi_act, train=False)
+            pi_sa = view.state_action(z, pi_act)
+            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
             loss = (alpha * logp - q_pi.min(axis=0)).mean()
             return loss, (logp, new_state)
 

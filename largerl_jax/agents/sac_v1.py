@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.agents.features import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample
 
 
@@ -20,7 +21,8 @@ class SACV1State:
     step: jax.Array
 
 
-def make_sac_v1(cfg, obs_dim: int, act_dim: int) -> common.Agent:
+def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+    sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     value = VNetwork(torso=cfg.value)
@@ -32,30 +34,30 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int) -> common.Agent:
     def init(key):
         k_actor, k_critic, k_value = jax.random.split(key, 3)
         obs = jnp.zeros((1, obs_dim))
-        act = jnp.zeros((1, act_dim))
         value_net = common.init_net(value, value_opt, k_value, obs)
         return SACV1State(
             actor=common.init_net(actor, actor_opt, k_actor, obs),
-            critic=common.init_net(critic, critic_opt, k_critic, obs, act),
+            critic=common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim))),
             value=value_net,
             target_value_params=value_net.params,
             step=jnp.int32(0),
         )
 
-    def act(state: SACV1State, obs, key, deterministic: bool):
-        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, obs, train=False)
+    def act(state: SACV1State, obs, key, deterministic: bool, view=RAW):
+        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACV1State, batch, key):
-        next_v, _ = common.apply(
-            value, state.target_value_params, state.value.state, batch.next_obs, train=False
-        )
+    def update(state: SACV1State, batch, key, view=RAW):
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        z_next = view.state(batch.next_obs, target=True)
+        next_v, _ = common.apply(value, state.target_value_params, state.value.state, z_next, train=False)
         q_target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, batch.obs, batch.action, train=True)
+            q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
 
         (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -66,9 +68,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int) -> common.Agent:
         # One policy sample serves both the V target (min over Q, as in Haarnoja 2018a) and the
         # policy loss (reparameterised through Q1).
         def actor_loss_fn(params):
-            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, batch.obs, train=True)
+            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, z, train=True)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, key)
-            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, batch.obs, pi_act, train=False)
+            pi_sa = view.state_action(z, pi_act)
+            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
             loss = (alpha * logp - q_pi[0]).mean()
             return loss, (logp, q_pi, new_state)
 
@@ -80,7 +83,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int) -> common.Agent:
         v_target = jax.lax.stop_gradient(q_pi.min(axis=0) - alpha * logp)
 
         def value_loss_fn(params):
-            v, new_state = common.apply(value, params, state.value.state, batch.obs, train=True)
+            v, new_state = common.apply(value, params, state.value.state, z, train=True)
             return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta), new_state
 
         (value_loss, value_state), grads = jax.value_and_grad(value_loss_fn, has_aux=True)(state.value.params)

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.agents.features import RAW
 from largerl_jax.networks import DeterministicPolicy, QNetwork
 
 
@@ -20,7 +21,8 @@ class TD3State:
     step: jax.Array
 
 
-def make_td3(cfg, obs_dim: int, act_dim: int) -> common.Agent:
+def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+    sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
@@ -28,10 +30,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int) -> common.Agent:
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        obs = jnp.zeros((1, obs_dim))
-        act = jnp.zeros((1, act_dim))
-        actor_net = common.init_net(actor, actor_opt, k_actor, obs)
-        critic_net = common.init_net(critic, critic_opt, k_critic, obs, act)
+        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
         return TD3State(
             actor=actor_net,
             critic=critic_net,
@@ -40,28 +40,30 @@ def make_td3(cfg, obs_dim: int, act_dim: int) -> common.Agent:
             step=jnp.int32(0),
         )
 
-    def act(state: TD3State, obs, key, deterministic: bool):
-        a, _ = common.apply(actor, state.actor.params, state.actor.state, obs, train=False)
+    def act(state: TD3State, obs, key, deterministic: bool, view=RAW):
+        a, _ = common.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
         if deterministic:
             return a
         noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
         return jnp.clip(a + noise, -1.0, 1.0)
 
-    def update(state: TD3State, batch, key):
-        next_a, _ = common.apply(actor, state.target_actor_params, state.actor.state, batch.next_obs, train=False)
+    def update(state: TD3State, batch, key, view=RAW):
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        z_next = view.state(batch.next_obs, target=True)
+        next_a, _ = common.apply(actor, state.target_actor_params, state.actor.state, z_next, train=False)
         noise = jnp.clip(
             cfg.policy_noise * jax.random.normal(key, next_a.shape), -cfg.noise_clip, cfg.noise_clip
         )
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
-        next_q, _ = common.apply(
-            critic, state.target_critic_params, state.critic.state, batch.next_obs, next_a, train=False
-        )
+        next_sa = view.state_action(z_next, next_a, target=True)
+        next_q, _ = common.apply(critic, state.target_critic_params, state.critic.state, next_sa, train=False)
         target = common.bootstrap_target(
             batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, batch.obs, batch.action, train=True)
+            q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
 
         (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -71,8 +73,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int) -> common.Agent:
 
         def actor_step(_):
             def actor_loss_fn(params):
-                a, new_state = common.apply(actor, params, state.actor.state, batch.obs, train=True)
-                q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, batch.obs, a, train=False)
+                a, new_state = common.apply(actor, params, state.actor.state, z, train=True)
+                q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, view.state_action(z, a), train=False)
                 return -q_pi[0].mean(), new_state
 
             (loss, actor_state), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)

@@ -85,8 +85,9 @@ class QNetwork(_Head):
     num_q: int = 2
 
     @nn.compact
-    def __call__(self, obs, action, train: bool = False, masks: Masks = None):
-        x = jnp.concatenate([obs, action], axis=-1)
+    def __call__(self, obs, action=None, train: bool = False, masks: Masks = None):
+        # action=None: ``obs`` already is the critic input (e.g. OFENet's state-action features).
+        x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
         members = nn.vmap(
             _QMember,
             variable_axes={"params": 0, "spectral": 0, "batch_stats": 0},

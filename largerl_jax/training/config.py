@@ -26,6 +26,7 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.total_env_steps = 1_000_000  # summed over the N envs
     cfg.warmup_env_steps = 10_000  # uniform random actions, no updates (Ota et al.: 10K SAC, 100K TD3)
     cfg.updates_per_iteration = 1  # U gradient steps after each N-env step: UTD ratio = U / N
+    cfg.pretrain_updates = 0  # agent pre-training updates after warm-up (OFENet: 10K), no env steps
     cfg.replay_capacity = 1_000_000  # transitions per seed (bytes: replay.bytes_per_transition)
 
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
@@ -52,6 +53,8 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"warmup_env_steps={cfg.warmup_env_steps} must be at least agent.batch_size={cfg.agent.batch_size} "
             "so the first update samples a full batch of distinct transitions"
         )
+    if cfg.pretrain_updates < 0:
+        problems.append("pretrain_updates must be >= 0")
     if cfg.updates_per_iteration < 1:
         problems.append("updates_per_iteration must be >= 1")
     if cfg.replay_capacity < max(n, cfg.agent.batch_size):

@@ -31,7 +31,7 @@ class HostLoop:
         self._episode_return = np.zeros((len(self.seeds), num_envs), np.float32)
         self._evals = 0
 
-        def act(ts, obs, warmup: bool):
+        def act(ts, obs, warmup: bool):  # (pre-training never acts)
             key, k_act = jax.random.split(ts.key)
             if warmup:
                 action = jax.random.uniform(k_act, (num_envs, self.spec.act_dim), minval=-1.0, maxval=1.0)
@@ -39,16 +39,18 @@ class HostLoop:
                 action = self.agent.act(ts.agent, obs, k_act, False)
             return ts.replace(key=key), action
 
-        def store_and_learn(ts, trans, warmup: bool):
-            ts = learner.store(ts, trans)
-            if warmup:
+        def store_and_learn(ts, trans, phase: str):
+            if phase != "pretrain":
+                ts = learner.store(ts, trans)
+            if phase == "warmup":
                 return ts, {}
-            ts, metrics = learner.learn(ts)
+            ts, metrics = learner.learn(ts, pretrain=phase == "pretrain")
             return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
 
         self._act = {w: jax.jit(jax.vmap(lambda ts, o, w=w: act(ts, o, w))) for w in (False, True)}
         self._learn = {
-            w: jax.jit(jax.vmap(lambda ts, t, w=w: store_and_learn(ts, t, w)), donate_argnums=(0,)) for w in (False, True)
+            p: jax.jit(jax.vmap(lambda ts, t, p=p: store_and_learn(ts, t, p)), donate_argnums=(0,))
+            for p in ("warmup", "pretrain", "train")
         }
         self._deterministic = jax.jit(jax.vmap(lambda a, o: self.agent.act(a, o, jax.random.PRNGKey(0), True)))
         self._finite = jax.jit(jax.vmap(lambda a: _finite(a)))
@@ -75,21 +77,26 @@ class HostLoop:
         self._obs = np.stack([env.reset(seed) for env, seed in zip(self.envs, self.seeds)])
         self._episode_return[:] = 0.0
 
-    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool):
+    def chunk(self, ts: TrainState, num_iterations: int, phase: str):
         if self._obs is None:
             self._reset()
         history = []
         finished_sum = np.zeros(len(self.seeds))
         finished_n = np.zeros(len(self.seeds))
+        if phase == "pretrain":
+            for _ in range(num_iterations):
+                ts, metrics = self._learn[phase](ts, None)
+                history.append(metrics)
+            num_iterations = 0
         for _ in range(num_iterations):
-            ts, action = self._act[warmup](ts, jnp.asarray(self._obs))
+            ts, action = self._act[phase == "warmup"](ts, jnp.asarray(self._obs))
             action = np.asarray(action)
             results = [env.step(a) for env, a in zip(self.envs, action)]
             obs = self._obs
             self._obs = np.stack([r[0] for r in results])
             info = {k: np.stack([r[1][k] for r in results]) for k in ("next_obs", "reward", "terminated", "truncated")}
             trans = replay.Transition(obs=obs, action=action, **info)
-            ts, metrics = self._learn[warmup](ts, jax.tree.map(jnp.asarray, trans))
+            ts, metrics = self._learn[phase](ts, jax.tree.map(jnp.asarray, trans))
             history.append(metrics)
             done = np.maximum(info["terminated"], info["truncated"])
             self._episode_return += info["reward"]

@@ -3,6 +3,9 @@
 An iteration collects one step from each of the N parallel envs with the latest policy, stores
 the N transitions, then takes U gradient steps: the update-to-data ratio is U / N. A chunk is a
 ``lax.scan`` over iterations; metrics come back as chunk averages, nothing is printed inside.
+
+A chunk runs one phase: 'warmup' (uniform random actions, no updates), 'pretrain' (the agent's
+pre-training updates on the warm-up data, no env steps, e.g. OFENet) or 'train'.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import jax.numpy as jnp
 from largerl_jax import replay
 from largerl_jax.agents import Agent
 from largerl_jax.training.state import TrainState
+
+PHASES = ("warmup", "pretrain", "train")
 
 
 def _finite(tree) -> jax.Array:
@@ -38,7 +43,10 @@ class Learner:
     def store(self, ts: TrainState, trans: replay.Transition) -> TrainState:
         return ts.replace(replay=replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
 
-    def learn(self, ts: TrainState) -> tuple[TrainState, dict]:
+    def learn(self, ts: TrainState, pretrain: bool = False) -> tuple[TrainState, dict]:
+        """U updates (``agent.update``, or ``agent.pretrain`` for the pre-training phase, which
+        does not count as gradient steps of the agent)."""
+        update = self.agent.pretrain if pretrain else self.agent.update
         key, k_sample, k_update = jax.random.split(ts.key, 3)
         u, b = self.updates_per_iteration, self.batch_size
         # All U batches are gathered before the update scan, so the buffer is read once.
@@ -47,10 +55,11 @@ class Learner:
 
         def grad_step(agent_state, inputs):
             batch, k = inputs
-            return self.agent.update(agent_state, batch, k)
+            return update(agent_state, batch, k)
 
         agent_state, metrics = jax.lax.scan(grad_step, ts.agent, (batches, jax.random.split(k_update, u)))
-        ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + self.updates_per_iteration)
+        grad_steps = ts.grad_steps + (0 if pretrain else self.updates_per_iteration)
+        ts = ts.replace(agent=agent_state, key=key, grad_steps=grad_steps)
         return ts, metrics
 
 
@@ -105,17 +114,20 @@ class DeviceLoop:
         ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
         return ts, trans, episode_stats
 
-    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool) -> tuple[TrainState, dict]:
-        """``num_iterations`` iterations; ``warmup`` collects with uniform random actions and
-        takes no gradient steps."""
+    def chunk(self, ts: TrainState, num_iterations: int, phase: str) -> tuple[TrainState, dict]:
+        """``num_iterations`` iterations of one phase (see the module docstring)."""
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
 
         def iteration(ts, _):
-            ts, trans, ep = self._collect(ts, random_actions=warmup)
-            ts = self.learner.store(ts, trans)
-            if warmup:
-                return ts, ep
-            ts, metrics = self.learner.learn(ts)
-            return ts, {**ep, **{k: jnp.nanmean(v) for k, v in metrics.items()}}
+            out = {"finished_episodes": 0.0, "finished_return_sum": 0.0, "invalid_steps": 0.0}
+            if phase != "pretrain":
+                ts, trans, out = self._collect(ts, random_actions=phase == "warmup")
+                ts = self.learner.store(ts, trans)
+            if phase != "warmup":
+                ts, metrics = self.learner.learn(ts, pretrain=phase == "pretrain")
+                out = {**out, **{k: jnp.nanmean(v) for k, v in metrics.items()}}
+            return ts, out
 
         ts, stacked = jax.lax.scan(iteration, ts, None, length=num_iterations)
         finished = stacked.pop("finished_episodes").sum()
@@ -167,11 +179,11 @@ class VmappedDeviceLoop:
     def abstract_state(self, keys: jax.Array, replay_capacity: int):
         return jax.eval_shape(jax.vmap(lambda k: self.loop.init(k, replay_capacity)), keys)
 
-    def chunk(self, ts: TrainState, num_iterations: int, warmup: bool):
-        fn = self._chunks.get((num_iterations, warmup))
+    def chunk(self, ts: TrainState, num_iterations: int, phase: str):
+        fn = self._chunks.get((num_iterations, phase))
         if fn is None:
-            fn = compile_vmapped(lambda s: self.loop.chunk(s, num_iterations, warmup))
-            self._chunks[(num_iterations, warmup)] = fn
+            fn = compile_vmapped(lambda s: self.loop.chunk(s, num_iterations, phase))
+            self._chunks[(num_iterations, phase)] = fn
         return fn(ts)
 
     def evaluate(self, ts: TrainState) -> jax.Array:

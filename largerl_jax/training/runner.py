@@ -32,6 +32,8 @@ def make_driver(cfg, seeds: list[int]):
     env_kwargs = dict(backend=cfg.env.backend, episode_length=cfg.env.episode_length)
     env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_kwargs)
     agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
+    if cfg.pretrain_updates and agent.pretrain is None:
+        raise ValueError(f"pretrain_updates={cfg.pretrain_updates} but agent {agent.name!r} has no pre-training phase")
     learner = Learner(agent=agent, batch_size=cfg.agent.batch_size, updates_per_iteration=cfg.updates_per_iteration)
     if is_host_env(env):
         env.close()
@@ -46,9 +48,10 @@ def make_driver(cfg, seeds: list[int]):
     return VmappedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
 
 
-def plan_segments(cfg) -> list[tuple[int, bool]]:
-    """The run as a list of (iterations, warmup) chunks. Boundaries fall on multiples of the log
-    interval and at the end of warm-up, so at most four chunk lengths are ever compiled."""
+def plan_segments(cfg) -> list[tuple[int, str]]:
+    """The run as a list of (iterations, phase) chunks: warm-up, then the agent's pre-training
+    updates (if any), then training. Env-step boundaries fall on multiples of the log interval
+    and at the end of warm-up, so few distinct chunk lengths are ever compiled."""
     n = cfg.env.num_envs
     total = math.ceil(cfg.total_env_steps / n)
     warm = min(cfg.warmup_env_steps // n, total)
@@ -58,7 +61,10 @@ def plan_segments(cfg) -> list[tuple[int, bool]]:
         end = min((it // step + 1) * step, total)
         if it < warm < end:
             end = warm
-        segments.append((end - it, it < warm))
+        segments.append((end - it, "warmup" if it < warm else "train"))
+        if end == warm and cfg.pretrain_updates:
+            full, rest = divmod(cfg.pretrain_updates, step)
+            segments += [(step, "pretrain")] * full + ([(rest, "pretrain")] if rest else [])
         it = end
     return segments
 
@@ -169,17 +175,17 @@ def run(
         if metrics_path:
             _write_records(metrics_path, [], mode="w")
 
-    env_steps = sum(s for s, _ in segments[:done_segments]) * n
+    env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
     window = _Window()
     try:
         for index in range(done_segments, len(segments)):
-            iterations, warmup = segments[index]
+            iterations, phase = segments[index]
             start = env_steps
-            ts, metrics = driver.chunk(ts, iterations, warmup)
+            ts, metrics = driver.chunk(ts, iterations, phase)
             metrics = _to_host(metrics)
-            env_steps = start + iterations * n
+            env_steps = start + (0 if phase == "pretrain" else iterations * n)
             if not metrics["finite"].all():
                 bad = [seeds[i] for i in np.flatnonzero(~metrics["finite"].astype(bool))]
                 raise DivergenceError(

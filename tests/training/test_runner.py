@@ -31,7 +31,17 @@ def test_plan_segments_split_at_warmup_and_log_interval(tiny_pendulum):
     cfg = tiny_pendulum()
     cfg.total_env_steps, cfg.warmup_env_steps, cfg.log_every_env_steps = 2000, 600, 800
     # N = 4: 500 iterations, warm-up 150, chunks of 200
-    assert plan_segments(cfg) == [(150, True), (50, False), (200, False), (100, False)]
+    assert plan_segments(cfg) == [(150, "warmup"), (50, "train"), (200, "train"), (100, "train")]
+    cfg.pretrain_updates = 450  # chunks of at most 200 updates, right after warm-up
+    assert plan_segments(cfg) == [
+        (150, "warmup"),
+        (200, "pretrain"),
+        (200, "pretrain"),
+        (50, "pretrain"),
+        (50, "train"),
+        (200, "train"),
+        (100, "train"),
+    ]
 
 
 def test_validate_rejects_inconsistent_configs(tiny_pendulum):
@@ -113,7 +123,7 @@ def test_truncated_transitions_keep_true_final_obs(tiny_pendulum):
     cfg.env.num_envs, cfg.warmup_env_steps, cfg.replay_capacity = 1, 400, 1000
     driver = make_driver(cfg, [0])
     ts = driver.init(jnp.stack([jax.random.PRNGKey(0)]), cfg.replay_capacity)
-    ts, metrics = driver.chunk(ts, 400, True)
+    ts, metrics = driver.chunk(ts, 400, "warmup")
     data = jax.tree.map(lambda x: np.asarray(x[0]), ts.replay.data)
     # pendulum: time limit 200, never terminates
     assert data.truncated.sum() == 2 and data.terminated.sum() == 0
@@ -180,7 +190,7 @@ def test_invalid_simulator_steps_are_counted(tiny_pendulum):
     agent = make_agent(cfg.agent, 3, 1)
     loop = DeviceLoop(learner=Learner(agent, 64, 1), env=env, eval_env=PendulumVecEnv(1))
     ts = loop.init(jax.random.PRNGKey(0), 500)
-    _, metrics = jax.jit(lambda s: loop.chunk(s, 100, True))(ts)
+    _, metrics = jax.jit(lambda s: loop.chunk(s, 100, "warmup"))(ts)
     assert int(metrics["env_invalid_steps"]) == 10
     records = run(tiny_pendulum(), num_seeds=1, progress=False)
     assert all(r["env_invalid_steps"] == 0 for r in records)

@@ -1,0 +1,101 @@
+"""OFENet's carried state and the features it hands to an agent.
+
+Everything the agent reads goes through ``state_features`` / ``state_action_features``: batch
+norm in evaluation mode (running statistics, nothing written) and every OFENet variable behind
+``jax.lax.stop_gradient``, so RL losses can never move OFENet (it learns from the auxiliary loss
+alone, Ota et al. 2020) while gradients with respect to the *inputs* still flow: the SAC actor
+differentiates Q(z_s, z_sa(z_s, pi(z_s))) through phi_sa with respect to the action.
+
+Target OFENet (Ota 2021, App. A.1): its weights *and* its batch-norm running statistics are
+Polyak averages of the online ones. Sharing the online statistics would normalize the lagged
+target weights' pre-activations with statistics of different weights; averaging them with the
+same tau keeps the pair consistent, costs 2 * units numbers per layer, and matches updating
+every variable of the target, statistics included, as Keras-style target updates do.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from largerl_jax.agents import common
+from largerl_jax.features.ofenet import OFENet
+
+
+@struct.dataclass
+class OFEState:
+    net: common.Net  # online OFENet: params, state ({'batch_stats': ...} or {}), Adam state
+    target_params: Any  # None when cfg.use_target is False
+    target_state: Any  # target's batch-norm statistics (see module docstring); None likewise
+    step: jax.Array  # int32 OFENet updates so far
+    # Static, so pure functions can rebuild outputs from the state alone; hashable (frozen cfg).
+    module: OFENet = struct.field(pytree_node=False)
+
+    @property
+    def params(self):
+        return self.net.params
+
+    @property
+    def batch_stats(self):
+        return self.net.state.get("batch_stats", {})
+
+    @property
+    def target_batch_stats(self):
+        return None if self.target_state is None else self.target_state.get("batch_stats", {})
+
+
+def make_optimizer(cfg) -> optax.GradientTransformation:
+    return common.make_adam(cfg.learning_rate)
+
+
+def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int) -> OFEState:
+    module = OFENet(cfg, obs_dim)
+    net = common.init_net(module, make_optimizer(cfg), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
+    return OFEState(
+        net=net,
+        target_params=net.params if cfg.use_target else None,
+        target_state=net.state if cfg.use_target else None,
+        step=jnp.int32(0),
+        module=module,
+    )
+
+
+def _frozen_variables(state: OFEState, target: bool) -> tuple[Any, dict]:
+    # Without a target network the online one stands in, so agent code can always ask for
+    # target features in its bootstrap and work with either setting.
+    if target and state.target_params is not None:
+        params, collections = state.target_params, state.target_state
+    else:
+        params, collections = state.net.params, state.net.state
+    return jax.lax.stop_gradient(params), jax.lax.stop_gradient(collections)
+
+
+def _apply_eval(state: OFEState, target: bool, *inputs, method):
+    params, collections = _frozen_variables(state, target)
+    out, _ = common.apply(state.module, params, collections, *inputs, train=False, method=method)
+    return out
+
+
+def state_features(state: OFEState, obs: jax.Array, target: bool = False) -> jax.Array:
+    """z_s [..., z_s_dim] for the policy and the Q network."""
+    return _apply_eval(state, target, obs, method=OFENet.state_features)
+
+
+def state_action_features(state: OFEState, z_s: jax.Array, action: jax.Array, target: bool = False) -> jax.Array:
+    """z_sa [..., z_sa_dim] for the Q network; differentiable in ``action`` (and ``z_s``)."""
+    return _apply_eval(state, target, z_s, action, method=OFENet.state_action_features)
+
+
+def features(state: OFEState, obs: jax.Array, action: jax.Array, target: bool = False):
+    """(z_s, z_sa) from one network (online, or target with ``target=True``)."""
+    z_s = state_features(state, obs, target)
+    return z_s, state_action_features(state, z_s, action, target)
+
+
+def predict_next(state: OFEState, obs: jax.Array, action: jax.Array, target: bool = False) -> jax.Array:
+    """Evaluation-mode prediction of next_obs[..., :predict_dims], for held-out losses."""
+    _, _, pred = _apply_eval(state, target, obs, action, method=OFENet.__call__)
+    return pred
