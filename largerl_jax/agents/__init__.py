@@ -11,7 +11,14 @@ def make_agent(cfg, obs_dim: int, act_dim: int) -> Agent:
     """Builds the agent named by ``cfg.name`` from its config (see agents.configs)."""
     if cfg.name not in _MAKERS:
         raise ValueError(f"unknown agent {cfg.name!r}; available: {sorted(_MAKERS)}")
-    return _MAKERS[cfg.name](cfg, obs_dim, act_dim)
+    features = cfg.get("features", "raw")
+    if features == "raw":
+        return _MAKERS[cfg.name](cfg, obs_dim, act_dim)
+    if features == "ofenet":
+        from largerl_jax.agents.ofe import with_ofenet  # features imports agents.common
+
+        return with_ofenet(_MAKERS[cfg.name], cfg, obs_dim, act_dim)
+    raise ValueError(f"agent.features must be 'raw' or 'ofenet', got {features!r}")
 
 
 __all__ = [

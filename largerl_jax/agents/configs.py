@@ -22,6 +22,12 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     # activation, spectral_norm, sn_iters, batch_norm): see largerl_jax.networks.config.
     cfg.actor = torso_config(arch="mlp", width=256, depth=2, activation="relu")
     cfg.critic = torso_config(arch="mlp", width=256, depth=2, activation="relu")
+    # 'raw': networks read observations; 'ofenet': they read OFENet's z_s / z_sa, and OFENet
+    # (configured by cfg.ofenet, see largerl_jax.features.config) trains on next-state prediction.
+    cfg.features = "raw"
+    from largerl_jax.features.config import ofenet_config  # here: features imports agents.common
+
+    cfg.ofenet = ofenet_config()
 
 
 def sac_config() -> ml_collections.ConfigDict:

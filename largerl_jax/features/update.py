@@ -49,4 +49,4 @@ def ofenet_update(cfg, state: OFEState, batch) -> tuple[OFEState, dict]:
         target_params = common.polyak(target_params, net.params, cfg.tau)
         target_state = common.polyak(target_state, net.state, cfg.tau)
     new_state = state.replace(net=net, target_params=target_params, target_state=target_state, step=state.step + 1)
-    return new_state, {"ofe_loss": loss, "ofe_grad_norm": optax.global_norm(grads)}
+    return new_state, {"ofe_loss": loss, "ofe_grad_norm": optax.tree.norm(grads)}

@@ -6,7 +6,13 @@ import ml_collections
 from largerl_jax.agents import AGENT_CONFIGS, agent_config
 from largerl_jax.networks import validate_torso_config
 
-_CHOICES = {"critic_loss": ("mse", "huber")}
+_CHOICES = {"critic_loss": ("mse", "huber"), "features": ("raw", "ofenet")}
+
+
+def pretrain_updates(cfg) -> int:
+    """Updates of the agent's pre-training phase, run after warm-up without env steps: OFENet's
+    ``agent.ofenet.pretrain_updates`` when the agent reads OFENet features, else none."""
+    return int(cfg.agent.ofenet.pretrain_updates) if cfg.agent.get("features", "raw") == "ofenet" else 0
 
 
 def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.ConfigDict:
@@ -26,7 +32,6 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.total_env_steps = 1_000_000  # summed over the N envs
     cfg.warmup_env_steps = 10_000  # uniform random actions, no updates (Ota et al.: 10K SAC, 100K TD3)
     cfg.updates_per_iteration = 1  # U gradient steps after each N-env step: UTD ratio = U / N
-    cfg.pretrain_updates = 0  # agent pre-training updates after warm-up (OFENet: 10K), no env steps
     cfg.replay_capacity = 1_000_000  # transitions per seed (bytes: replay.bytes_per_transition)
 
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
@@ -53,8 +58,6 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"warmup_env_steps={cfg.warmup_env_steps} must be at least agent.batch_size={cfg.agent.batch_size} "
             "so the first update samples a full batch of distinct transitions"
         )
-    if cfg.pretrain_updates < 0:
-        problems.append("pretrain_updates must be >= 0")
     if cfg.updates_per_iteration < 1:
         problems.append("updates_per_iteration must be >= 1")
     if cfg.replay_capacity < max(n, cfg.agent.batch_size):

@@ -17,7 +17,7 @@ import numpy as np
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training.config import validate
+from largerl_jax.training.config import pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.loop import DeviceLoop, Learner, VmappedDeviceLoop
 from largerl_jax.training.progress import Progress
@@ -32,8 +32,8 @@ def make_driver(cfg, seeds: list[int]):
     env_kwargs = dict(backend=cfg.env.backend, episode_length=cfg.env.episode_length)
     env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_kwargs)
     agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
-    if cfg.pretrain_updates and agent.pretrain is None:
-        raise ValueError(f"pretrain_updates={cfg.pretrain_updates} but agent {agent.name!r} has no pre-training phase")
+    if pretrain_updates(cfg) and agent.pretrain is None:
+        raise ValueError(f"agent {agent.name!r} has no pre-training phase")
     learner = Learner(agent=agent, batch_size=cfg.agent.batch_size, updates_per_iteration=cfg.updates_per_iteration)
     if is_host_env(env):
         env.close()
@@ -62,8 +62,8 @@ def plan_segments(cfg) -> list[tuple[int, str]]:
         if it < warm < end:
             end = warm
         segments.append((end - it, "warmup" if it < warm else "train"))
-        if end == warm and cfg.pretrain_updates:
-            full, rest = divmod(cfg.pretrain_updates, step)
+        if end == warm and pretrain_updates(cfg):
+            full, rest = divmod(pretrain_updates(cfg), step)
             segments += [(step, "pretrain")] * full + ([(rest, "pretrain")] if rest else [])
         it = end
     return segments

@@ -32,7 +32,8 @@ def test_plan_segments_split_at_warmup_and_log_interval(tiny_pendulum):
     cfg.total_env_steps, cfg.warmup_env_steps, cfg.log_every_env_steps = 2000, 600, 800
     # N = 4: 500 iterations, warm-up 150, chunks of 200
     assert plan_segments(cfg) == [(150, "warmup"), (50, "train"), (200, "train"), (100, "train")]
-    cfg.pretrain_updates = 450  # chunks of at most 200 updates, right after warm-up
+    cfg.agent.features = "ofenet"
+    cfg.agent.ofenet.pretrain_updates = 450  # chunks of at most 200 updates, right after warm-up
     assert plan_segments(cfg) == [
         (150, "warmup"),
         (200, "pretrain"),
@@ -194,3 +195,16 @@ def test_invalid_simulator_steps_are_counted(tiny_pendulum):
     assert int(metrics["env_invalid_steps"]) == 10
     records = run(tiny_pendulum(), num_seeds=1, progress=False)
     assert all(r["env_invalid_steps"] == 0 for r in records)
+
+
+def test_ofenet_agent_runs_warmup_pretrain_and_training(tiny_pendulum):
+    cfg = tiny_pendulum()
+    cfg.agent.features = "ofenet"
+    cfg.agent.ofenet.num_layers, cfg.agent.ofenet.units = 2, 8
+    cfg.agent.ofenet.batch_size = cfg.agent.batch_size
+    cfg.agent.ofenet.pretrain_updates = 300
+    cfg.total_env_steps = 800
+    records = run(cfg, num_seeds=2, progress=False)
+    assert [r["env_steps"] for r in records] == [400, 400, 800, 800]
+    assert records[-1]["grad_steps"] == (800 - 400) // 4 * 2  # pre-training is not agent steps
+    assert records[-1]["ofe_loss"] is not None and records[-1]["critic_loss"] is not None

@@ -1,0 +1,73 @@
+"""Any actor-critic agent on OFENet features (Ota et al. 2020; 2021, Sec. 3.1).
+
+The agent's state is (OFENet state, inner agent state). Each update first takes one OFENet step
+on the batch (auxiliary next-state loss, its own Adam), then the inner agent's update on the
+same batch seen through the updated OFENet: actor and V read z_s, critics read z_sa, bootstrap
+targets use the target OFENet's features of s'. OFENet's variables are stop-gradient inside the
+view, so RL losses never change them (tested).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flax import struct
+
+from largerl_jax.agents import common
+from largerl_jax.features import ofenet_dims, ofenet_update, init_ofenet, state_action_features, state_features
+
+
+@struct.dataclass
+class OFEAgentState:
+    ofe: Any
+    agent: Any
+
+
+class OFEView:
+    """Feature view over an OFENet state (see agents.features for the contract)."""
+
+    def __init__(self, ofe):
+        self.ofe = ofe
+
+    def state(self, obs, target: bool = False):
+        return state_features(self.ofe, obs, target=target)
+
+    def state_action(self, z_s, action, target: bool = False):
+        return state_action_features(self.ofe, z_s, action, target=target)
+
+
+def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
+    ofe_cfg = cfg.ofenet
+    if ofe_cfg.batch_size != cfg.batch_size:
+        raise ValueError(
+            f"agent.ofenet.batch_size={ofe_cfg.batch_size} must equal agent.batch_size={cfg.batch_size}: "
+            "OFENet takes one update on each agent batch"
+        )
+    z_s_dim, z_sa_dim = ofenet_dims(ofe_cfg, obs_dim, act_dim)
+    inner = make_inner(cfg, z_s_dim, act_dim, sa_dim=z_sa_dim)
+
+    def init(key):
+        import jax
+
+        k_ofe, k_agent = jax.random.split(key)
+        return OFEAgentState(ofe=init_ofenet(ofe_cfg, k_ofe, obs_dim, act_dim), agent=inner.init(k_agent))
+
+    def act(state, obs, key, deterministic: bool):
+        return inner.act(state.agent, obs, key, deterministic, OFEView(state.ofe))
+
+    def pretrain(state, batch, key):
+        ofe, metrics = ofenet_update(ofe_cfg, state.ofe, batch)
+        return state.replace(ofe=ofe), metrics
+
+    def update(state, batch, key):
+        ofe, ofe_metrics = ofenet_update(ofe_cfg, state.ofe, batch)
+        agent, metrics = inner.update(state.agent, batch, key, OFEView(ofe))
+        return OFEAgentState(ofe=ofe, agent=agent), {**metrics, **ofe_metrics}
+
+    def networks(state):
+        nets = inner.networks(state.agent)
+        nets["ofenet"] = (state.ofe.module, {"params": state.ofe.net.params, **state.ofe.net.state})
+        return nets
+
+    return common.Agent(
+        name=f"{inner.name}+ofenet", init=init, act=act, update=update, networks=networks, pretrain=pretrain
+    )
