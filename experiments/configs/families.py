@@ -73,6 +73,10 @@ def locomotion_config(task: str, algo: str, gym: bool) -> ml_collections.ConfigD
 def experiment_config(name: str) -> ml_collections.ConfigDict:
     gym = name.startswith("gym_")
     rest = name[4:] if gym else name
+    if name in paper_config_names():
+        cfg = _paper(rest, gym)
+        cfg.name = name
+        return cfg
     for algo in sorted(ALGOS, key=len, reverse=True):  # 'sac_v1' before 'sac'
         if rest.endswith("_" + algo):
             task = rest[: -len(algo) - 1]
@@ -89,9 +93,135 @@ def experiment_config(name: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _paper(rest: str, gym: bool) -> ml_collections.ConfigDict:
+    for task in LOCOMOTION:
+        for algo in PAPER_ALGOS:
+            for variant in PAPER_VARIANTS:
+                if rest == f"{task}_{algo}_{variant}":
+                    return paper_config(task, algo, "ours" if variant == "ofe" else variant, gym)
+    return extra_paper_config(rest, gym)
+
+
 def config_names() -> list[str]:
     names = [f"pendulum_{a}" for a in ALGOS]
     for task in LOCOMOTION:
         names += [f"{task}_{a}" for a in ALGOS]
         names += [f"gym_{task}_{a}" for a in ALGOS]
-    return sorted(names)
+    return sorted(names + paper_config_names())
+
+
+# --- Ota et al. 2021 -------------------------------------------------------------------------
+# Table 1 columns, named after the table's headers. '_ofe' (the design card's main job,
+# ant_sac_ofe) is the full method, i.e. the same config as '_ours'.
+PAPER_VARIANTS = ("original", "ofenet", "ours", "ofe")
+PAPER_ALGOS = {"sac": "sac_v1", "td3": "td3"}  # Ota et al. use SAC as in Haarnoja et al. 2018a
+APEX_ENVS = 64  # A.1: N_core = 2 cores x N_env = 32 environments acting with the latest policy
+# Env steps per gradient step in the Ape-X-like setting. The paper's actors run asynchronously
+# at their own speed; 8 env steps per learner step is our choice, overridable through
+# env.num_envs / updates_per_iteration.
+APEX_UPDATES = 8
+# Gymnasium Ant-v4 (111 dims): OFENet predicts the first 27 (no contact forces), as Ota et al. 2020.
+PREDICT_PREFIX = {("ant", True): 27}
+
+
+def _round_up(x: int, n: int) -> int:
+    return -(-x // n) * n
+
+
+def paper_config(task: str, algo: str, variant: str, gym: bool) -> ml_collections.ConfigDict:
+    cfg = locomotion_config(task, PAPER_ALGOS[algo], gym)
+    if variant == "original":
+        return cfg
+    cfg.agent.features = "ofenet"  # 8 DenseNet layers x 256 units, swish, batch norm (A.2, A.4)
+    cfg.agent.ofenet.predict_dims = PREDICT_PREFIX.get((task, gym))
+    if variant == "ofenet":  # OFENet features with the original 2 x 256 networks (Ota et al. 2020)
+        return cfg
+    # 'ours': wide MLP-DenseNet heads (2 x 2048, swish; BN only for TD3, A.1), Huber critic loss,
+    # Ape-X-like collection from 64 envs.
+    for net in ("actor", "critic", "value"):
+        if net in cfg.agent:
+            t = cfg.agent[net]
+            t.arch, t.width, t.depth, t.activation = "densenet", 2048, 2, "swish"
+            t.batch_norm = algo == "td3"
+    cfg.agent.critic_loss = "huber"
+    apex(cfg)
+    return cfg
+
+
+def apex(cfg, num_envs: int = APEX_ENVS, updates: int = APEX_UPDATES) -> None:
+    """Ape-X-like collection: num_envs envs step with the latest policy, `updates` gradient steps
+    follow; budgets keep 1M gradient steps and are rounded to multiples of num_envs."""
+    cfg.env.num_envs = num_envs
+    cfg.updates_per_iteration = updates
+    grad_steps = 1_000_000
+    cfg.total_env_steps = grad_steps // updates * num_envs
+    cfg.warmup_env_steps = _round_up(cfg.warmup_env_steps, num_envs)
+    cfg.log_every_env_steps = 1000 // updates * num_envs  # 1000 gradient steps
+    cfg.eval_every_env_steps = cfg.log_every_env_steps * 5  # 5000 gradient steps
+    cfg.checkpoint_every_env_steps = cfg.eval_every_env_steps * 20
+
+
+# Figure 10 ablations on Ant (SAC): each removes one element of the full method.
+def ablation_config(name: str, gym: bool) -> ml_collections.ConfigDict:
+    cfg = paper_config("ant", "sac", "ours", gym)
+    if name == "full":
+        return cfg
+    if name == "no_apex":  # one env step per gradient step, as the original SAC
+        for k, v in locomotion_config("ant", "sac_v1", gym).items():
+            if k in ("env", "total_env_steps", "warmup_env_steps", "updates_per_iteration", "log_every_env_steps",
+                     "eval_every_env_steps", "checkpoint_every_env_steps"):
+                cfg[k] = v
+        cfg.env.name = "Ant-v4" if gym else "ant"
+    elif name == "no_ofe":
+        cfg.agent.features = "raw"
+    elif name == "no_large":  # 256 instead of 2048 units: OFENet 8 x 32 (256 features), heads 256
+        cfg.agent.ofenet.units = 32
+        for net in ("actor", "critic", "value"):
+            cfg.agent[net].width = 256
+    elif name == "no_dense":
+        for net in ("actor", "critic", "value"):
+            cfg.agent[net].arch = "mlp"
+    else:
+        raise KeyError(name)
+    return cfg
+
+
+ABLATIONS = ("full", "no_apex", "no_ofe", "no_large", "no_dense")
+ACTIVATION_TASKS = ("halfcheetah", "ant", "humanoid")  # Figure 13
+ARCHS = ("mlp", "resnet", "densenet", "d2rl")  # Sec. 4.2 architecture comparison
+ARCH_WIDTHS = (128, 2048)
+
+
+def extra_paper_config(rest: str, gym: bool) -> ml_collections.ConfigDict:
+    """ant_sac_ablation_X, TASK_sac_act_{swish,relu}, ant_sac_arch_ARCH_WIDTH."""
+    if rest.startswith("ant_sac_ablation_"):
+        return ablation_config(rest[len("ant_sac_ablation_"):], gym)
+    for task in ACTIVATION_TASKS:
+        for act in ("swish", "relu"):
+            if rest == f"{task}_sac_act_{act}":
+                cfg = paper_config(task, "sac", "ours", gym)
+                for net in ("actor", "critic", "value"):
+                    cfg.agent[net].activation = act
+                return cfg
+    for arch in ARCHS:
+        for width in ARCH_WIDTHS:
+            if rest == f"ant_sac_arch_{arch}_{width}":
+                # OFENet features, original collection; only the heads' architecture and width vary.
+                cfg = paper_config("ant", "sac", "ofenet", gym)
+                for net in ("actor", "critic", "value"):
+                    t = cfg.agent[net]
+                    t.arch, t.width, t.activation = arch, width, "swish"
+                return cfg
+    raise KeyError(rest)
+
+
+def paper_config_names() -> list[str]:
+    names = []
+    for prefix in ("", "gym_"):
+        for task in LOCOMOTION:
+            for algo in PAPER_ALGOS:
+                names += [f"{prefix}{task}_{algo}_{v}" for v in PAPER_VARIANTS]
+        names += [f"{prefix}ant_sac_ablation_{a}" for a in ABLATIONS]
+        names += [f"{prefix}{t}_sac_act_{a}" for t in ACTIVATION_TASKS for a in ("swish", "relu")]
+        names += [f"{prefix}ant_sac_arch_{a}_{w}" for a in ARCHS for w in ARCH_WIDTHS]
+    return names

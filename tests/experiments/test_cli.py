@@ -130,3 +130,40 @@ def test_inspect_json_tables():
     )
     layers = json.loads(wide.stdout)["networks"]["actor"]["layers"]
     assert [(l["in"], l["params"]) for l in layers[:2]] == [(111, 111 * 2048 + 2048), (2159, 4_423_680)]
+
+
+def test_inspect_reproduces_ota_table_2():
+    out = _cli("experiments.inspect", "--config=gym_ant_sac_ours", "--json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    tables = json.loads(out.stdout)
+    assert "4 numbers per unit" in tables["convention"]
+    ofe = tables["networks"]["ofenet"]
+    z_s = [l for l in ofe["layers"] if l["name"].startswith("phi_s/")]
+    assert [l["in"] for l in z_s] == [111, 367, 623, 879, 1135, 1391, 1647, 1903]
+    assert [l["params"] for l in z_s] == [29_696, 95_232, 160_768, 226_304, 291_840, 357_376, 422_912, 488_448]
+    assert ofe["blocks"]["phi_s"] == 2_072_576
+    actor = tables["networks"]["actor"]["layers"]
+    assert [(l["in"], l["out"], l["params"]) for l in actor[:2]] == [(2159, 2048, 4_423_680), (4207, 2048, 8_617_984)]
+    trainable = json.loads(
+        _cli("experiments.inspect", "--config=gym_ant_sac_ours", "--json", "--trainable-only").stdout
+    )
+    assert trainable["networks"]["ofenet"]["blocks"]["phi_s"] == 2_072_576 - 8 * 2 * 256
+
+
+def test_paper_config_families():
+    ours = get_config("ant_sac_ours")
+    assert get_config("ant_sac_ofe").to_dict() | {"name": None} == ours.to_dict() | {"name": None}
+    assert ours.agent.name == "sac_v1" and ours.agent.features == "ofenet"
+    assert (ours.agent.actor.arch, ours.agent.actor.width, ours.agent.actor.activation) == ("densenet", 2048, "swish")
+    assert ours.agent.critic_loss == "huber" and ours.env.num_envs == 64 and not ours.agent.critic.batch_norm
+    assert get_config("ant_td3_ours").agent.critic.batch_norm  # TD3 "Ours" uses batch norm (A.1)
+    ofenet = get_config("hopper_sac_ofenet")
+    assert ofenet.agent.features == "ofenet" and ofenet.agent.actor.arch == "mlp" and ofenet.env.num_envs == 1
+    assert get_config("walker2d_td3_original").agent.features == "raw"
+    assert get_config("gym_ant_sac_ours").agent.ofenet.predict_dims == 27
+    assert get_config("ant_sac_ablation_no_ofe").agent.features == "raw"
+    assert get_config("ant_sac_ablation_no_apex").env.num_envs == 1
+    assert get_config("ant_sac_ablation_no_large").agent.actor.width == 256
+    assert get_config("ant_sac_ablation_no_dense").agent.critic.arch == "mlp"
+    assert get_config("humanoid_sac_act_relu").agent.actor.activation == "relu"
+    assert get_config("ant_sac_arch_d2rl_128").agent.critic.arch == "d2rl"
