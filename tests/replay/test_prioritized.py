@@ -181,9 +181,11 @@ def test_empty_slots_are_never_sampled():
     assert set(np.unique(idx).tolist()) >= set(range(6))
     assert np.all(np.isfinite(np.asarray(w)))
     # Points at (and just past) the total land on the last non-empty leaf.
-    total = buf.sum_tree[1]
-    u = jnp.stack([total, jnp.nextafter(total, jnp.inf), jnp.float32(0.0)])
-    np.testing.assert_array_equal(np.asarray(_descend(buf.sum_tree, u)), [6, 6, 0])
+    frac = jnp.array([1.0, np.nextafter(np.float32(1.0), np.float32(2.0)), 0.0], jnp.float32)
+    idx_edge, ratio = _descend(buf.sum_tree, buf.min_tree, frac)
+    np.testing.assert_array_equal(np.asarray(idx_edge), [6, 6, 0])
+    leaves = _leaves(buf)
+    np.testing.assert_array_equal(np.asarray(ratio), leaves[[6, 6, 0]] / leaves[:7].min())
     # Before any insert: defined output, no NaN.
     idx0, w0 = replay.sample_prioritized_indices(replay.init_prioritized(4, 3, 2), jax.random.key(0), 8, 0.4)
     np.testing.assert_array_equal(np.asarray(idx0), 0)
