@@ -153,6 +153,7 @@ def apex(cfg, num_envs: int = APEX_ENVS, updates: int = APEX_UPDATES) -> None:
     follow; budgets keep 1M gradient steps and are rounded to multiples of num_envs."""
     cfg.env.num_envs = num_envs
     cfg.updates_per_iteration = updates
+    cfg.prioritized_replay.enabled = True  # Ape-X's learner samples proportionally prioritized
     grad_steps = 1_000_000
     cfg.total_env_steps = grad_steps // updates * num_envs
     cfg.warmup_env_steps = _round_up(cfg.warmup_env_steps, num_envs)
@@ -172,6 +173,7 @@ def ablation_config(name: str, gym: bool) -> ml_collections.ConfigDict:
                      "eval_every_env_steps", "checkpoint_every_env_steps"):
                 cfg[k] = v
         cfg.env.name = "Ant-v4" if gym else "ant"
+        cfg.prioritized_replay.enabled = False
     elif name == "no_ofe":
         cfg.agent.features = "raw"
     elif name == "no_large":  # 256 instead of 2048 units: OFENet 8 x 32 (256 features), heads 256

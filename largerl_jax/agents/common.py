@@ -64,8 +64,9 @@ def polyak(target, online, tau: float):
     return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
 
-def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0) -> jax.Array:
-    """Mean over the batch, summed over ensemble members (pred [K, B], target [B])."""
+def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0, weights=None) -> jax.Array:
+    """Mean over the batch, summed over ensemble members (pred [K, B], target [B]); ``weights``
+    [B] (prioritized replay's importance weights) scale each sample's loss."""
     err = pred - jax.lax.stop_gradient(target)[None]
     if kind == "mse":
         per = 0.5 * jnp.square(err)
@@ -73,7 +74,14 @@ def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 
         per = optax.huber_loss(err, delta=huber_delta)
     else:
         raise ValueError(f"critic_loss must be 'mse' or 'huber', got {kind!r}")
+    if weights is not None:
+        per = per * weights[None]
     return per.mean(axis=-1).sum()
+
+
+def td_priority(pred: jax.Array, target: jax.Array) -> jax.Array:
+    """Per-sample |TD error| averaged over ensemble members [B]: prioritized replay's priority."""
+    return jax.lax.stop_gradient(jnp.abs(pred - target[None]).mean(axis=0))
 
 
 def bootstrap_target(reward, terminated, next_value, gamma: float, reward_scale: float):
@@ -94,7 +102,9 @@ class Agent:
 
     init(key) -> state
     act(state, obs [N, obs_dim], key, deterministic: bool) -> actions in [-1, 1] [N, act_dim]
-    update(state, batch: Transition, key) -> (state, metrics: dict[str, scalar])
+    update(state, batch: Transition, key, weights=None) -> (state, metrics): metrics are scalars
+        except 'priority' [B], the per-sample |TD error| that prioritized replay consumes;
+        weights [B] are importance weights (None: uniform replay)
     networks(state) -> {name: (module, variables)} for parameter tables and analysis
     pretrain(state, batch: Transition, key) -> (state, metrics), optional: updates that run
         after the random warm-up and before RL (OFENet's feature pre-training)

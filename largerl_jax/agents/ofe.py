@@ -58,9 +58,9 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         ofe, metrics = ofenet_update(ofe_cfg, state.ofe, batch)
         return state.replace(ofe=ofe), metrics
 
-    def update(state, batch, key):
+    def update(state, batch, key, weights=None):
         ofe, ofe_metrics = ofenet_update(ofe_cfg, state.ofe, batch)
-        agent, metrics = inner.update(state.agent, batch, key, OFEView(ofe))
+        agent, metrics = inner.update(state.agent, batch, key, OFEView(ofe), weights)
         return OFEAgentState(ofe=ofe, agent=agent), {**metrics, **ofe_metrics}
 
     def networks(state):

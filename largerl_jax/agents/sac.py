@@ -54,7 +54,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACState, batch, key, view=RAW):
+    def update(state: SACState, batch, key, view=RAW, weights=None):
         k_next, k_pi = jax.random.split(key)
         alpha = jnp.exp(state.log_alpha)
         z = view.state(batch.obs)
@@ -72,7 +72,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         def critic_loss_fn(params):
             q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
-            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
+            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
@@ -119,6 +119,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "temperature": alpha,
             "entropy": entropy,
             "q_mean": q.mean(),
+            "priority": common.td_priority(q, target),
         }
         return new_state, metrics
 

@@ -49,7 +49,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACV1State, batch, key, view=RAW):
+    def update(state: SACV1State, batch, key, view=RAW, weights=None):
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
@@ -58,7 +58,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
 
         def critic_loss_fn(params):
             q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
-            return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
+            return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
@@ -103,6 +103,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             "temperature": jnp.float32(alpha),
             "entropy": -logp.mean(),
             "q_mean": q.mean(),
+            "priority": common.td_priority(q, q_target),
         }
         return new_state, metrics
 

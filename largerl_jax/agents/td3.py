@@ -47,7 +47,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
         return jnp.clip(a + noise, -1.0, 1.0)
 
-    def update(state: TD3State, batch, key, view=RAW):
+    def update(state: TD3State, batch, key, view=RAW, weights=None):
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
@@ -64,7 +64,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         def critic_loss_fn(params):
             q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
-            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta), (q, new_state)
+            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
@@ -101,7 +101,12 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             step=state.step + 1,
         )
         # actor_loss is NaN on steps without an actor update; the trainer averages with nanmean.
-        metrics = {"critic_loss": critic_loss, "actor_loss": actor_loss, "q_mean": q.mean()}
+        metrics = {
+            "critic_loss": critic_loss,
+            "actor_loss": actor_loss,
+            "q_mean": q.mean(),
+            "priority": common.td_priority(q, target),
+        }
         return new_state, metrics
 
     def networks(state: TD3State):

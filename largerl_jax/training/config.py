@@ -33,6 +33,13 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.warmup_env_steps = 10_000  # uniform random actions, no updates (Ota et al.: 10K SAC, 100K TD3)
     cfg.updates_per_iteration = 1  # U gradient steps after each N-env step: UTD ratio = U / N
     cfg.replay_capacity = 1_000_000  # transitions per seed (bytes: replay.bytes_per_transition)
+    # Proportional prioritized replay (Schaul et al. 2016); Ota et al.'s Ape-X learner samples
+    # prioritized. Defaults are Schaul et al.'s proportional-variant values.
+    cfg.prioritized_replay = ml_collections.ConfigDict()
+    cfg.prioritized_replay.enabled = False
+    cfg.prioritized_replay.alpha = 0.6  # priority exponent
+    cfg.prioritized_replay.beta0 = 0.4  # importance-weight exponent at the start, annealed to 1
+    cfg.prioritized_replay.eps = 1e-6  # added to |TD error| so no transition gets zero priority
 
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
     cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
@@ -80,5 +87,8 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
                 validate_torso_config(agent[net])
             except ValueError as e:
                 problems.append(f"agent.{net}: {e}")
+    per = cfg.prioritized_replay
+    if not 0.0 <= per.alpha <= 1.0 or not 0.0 <= per.beta0 <= 1.0 or per.eps <= 0:
+        problems.append("prioritized_replay needs 0 <= alpha <= 1, 0 <= beta0 <= 1, eps > 0")
     if problems:
         raise ValueError(f"invalid config {cfg.get('name', '?')!r}:\n  " + "\n  ".join(problems))

@@ -59,7 +59,7 @@ class HostLoop:
         k_agent, k_run = jax.random.split(key)
         return TrainState(
             agent=self.agent.init(k_agent),
-            replay=replay.init_buffer(capacity, self.spec.obs_dim, self.spec.act_dim),
+            replay=self.learner.init_replay(capacity, self.spec.obs_dim, self.spec.act_dim),
             env=None,
             key=k_run,
             env_steps=jnp.int32(0),

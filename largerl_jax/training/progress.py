@@ -29,7 +29,7 @@ class Progress:
         self._prev = None  # (time, env_steps, grad_steps) at the previous update
         self._rates = (float("nan"), float("nan"))
 
-    def update(self, env_steps: int, grad_steps: int, eval_return=None, force=False):
+    def update(self, env_steps: int, grad_steps: int, eval_return=None, force=False, note: str = ""):
         """Rates are measured between consecutive updates (one chunk), so the first chunk's
         compilation does not drag the later figures down."""
         now = time.perf_counter()
@@ -50,9 +50,10 @@ class Progress:
         frac = min(env_steps / self.total, 1.0)
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         ev = "n/a" if self.last_eval is None else f"{self.last_eval:.1f}"
+        note = f" | {note}" if note else ""
         line = (
             f"[{bar}] {env_steps}/{self.total} env steps | {_fmt_rate(env_rate)} env/s | "
-            f"{_fmt_rate(grad_rate)} grad/s | ETA {_fmt_time(eta)} | eval {ev}"
+            f"{_fmt_rate(grad_rate)} grad/s | ETA {_fmt_time(eta)} | eval {ev}{note}"
         )
         self.stream.write(("\r" + line) if self.tty else (line + "\n"))
         self.stream.flush()

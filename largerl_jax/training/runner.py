@@ -19,7 +19,7 @@ from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.config import pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
-from largerl_jax.training.loop import DeviceLoop, Learner, VmappedDeviceLoop
+from largerl_jax.training.loop import DeviceLoop, Learner, PrioritySettings, VmappedDeviceLoop
 from largerl_jax.training.progress import Progress
 
 
@@ -34,7 +34,17 @@ def make_driver(cfg, seeds: list[int]):
     agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
     if pretrain_updates(cfg) and agent.pretrain is None:
         raise ValueError(f"agent {agent.name!r} has no pre-training phase")
-    learner = Learner(agent=agent, batch_size=cfg.agent.batch_size, updates_per_iteration=cfg.updates_per_iteration)
+    priority = None
+    if cfg.prioritized_replay.enabled:
+        per = cfg.prioritized_replay
+        train_iters = max(math.ceil((cfg.total_env_steps - cfg.warmup_env_steps) / cfg.env.num_envs), 1)
+        priority = PrioritySettings(per.alpha, per.beta0, per.eps, train_iters * cfg.updates_per_iteration)
+    learner = Learner(
+        agent=agent,
+        batch_size=cfg.agent.batch_size,
+        updates_per_iteration=cfg.updates_per_iteration,
+        priority=priority,
+    )
     if is_host_env(env):
         env.close()
         return HostLoop(
@@ -67,6 +77,12 @@ def plan_segments(cfg) -> list[tuple[int, str]]:
             segments += [(step, "pretrain")] * full + ([(rest, "pretrain")] if rest else [])
         it = end
     return segments
+
+
+def phase_done(segments, index: int) -> int:
+    """Iterations of segment ``index``'s phase completed by the end of that segment."""
+    phase = segments[index][1]
+    return sum(n for n, p in segments[: index + 1] if p == phase)
 
 
 def _crossed(start: int, end: int, every: int) -> bool:
@@ -214,7 +230,8 @@ def run(
                 if ckpt and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
                     meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
                     ckpt.save(env_steps, ts, meta)
-            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=last or eval_mean is not None)
+            note = f"pre-training {phase_done(segments, index)}/{pretrain_updates(cfg)} updates" if phase == "pretrain" else ""
+            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=last or eval_mean is not None, note=note)
             if stop_after_env_steps is not None and env_steps >= stop_after_env_steps:
                 break
     finally:

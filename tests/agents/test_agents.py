@@ -150,3 +150,19 @@ def test_unknown_agent_and_loss():
     agent = make_agent(cfg, OBS, ACT)
     with pytest.raises(ValueError, match="huber"):
         agent.update(agent.init(jax.random.PRNGKey(0)), _batch(jax.random.PRNGKey(1)), jax.random.PRNGKey(2))
+
+
+@pytest.mark.parametrize("name", ["sac", "sac_v1", "td3"])
+def test_unit_importance_weights_change_nothing_and_priorities_are_reported(name):
+    agent = make_agent(_tiny(name), OBS, ACT)
+    state = agent.init(jax.random.PRNGKey(0))
+    batch = _batch(jax.random.PRNGKey(1))
+    update = jax.jit(agent.update)
+    plain, m = update(state, batch, jax.random.PRNGKey(2))
+    weighted, _ = jax.jit(lambda s, b, k: agent.update(s, b, k, weights=jnp.ones(B)))(state, batch, jax.random.PRNGKey(2))
+    assert _leaves_close(plain.critic.params, weighted.critic.params)
+    assert m["priority"].shape == (B,) and float(m["priority"].min()) >= 0.0
+    # non-uniform weights (a uniform scale would cancel in Adam's normalized step)
+    half = jnp.where(jnp.arange(B) % 2 == 0, 1.0, 0.0)
+    masked, _ = jax.jit(lambda s, b, k: agent.update(s, b, k, weights=half))(state, batch, jax.random.PRNGKey(2))
+    assert not _leaves_close(plain.critic.params, masked.critic.params)
