@@ -99,6 +99,8 @@ def _paper(rest: str, gym: bool) -> ml_collections.ConfigDict:
             for variant in PAPER_VARIANTS:
                 if rest == f"{task}_{algo}_{variant}":
                     return paper_config(task, algo, "ours" if variant == "ofe" else variant, gym)
+    if rest.startswith("ant_sac_small_") and not gym:
+        return small_config(rest[len("ant_sac_small_"):])
     return extra_paper_config(rest, gym)
 
 
@@ -226,4 +228,28 @@ def paper_config_names() -> list[str]:
         names += [f"{prefix}ant_sac_ablation_{a}" for a in ABLATIONS]
         names += [f"{prefix}{t}_sac_act_{a}" for t in ACTIVATION_TASKS for a in ("swish", "relu")]
         names += [f"{prefix}ant_sac_arch_{a}_{w}" for a in ARCHS for w in ARCH_WIDTHS]
-    return names
+    return names + ["ant_sac_small_original", "ant_sac_small_ours"]
+
+
+# Reduced-scale CPU check (docs/results.md): the full method shrunk to fit a 2-core CPU against
+# the original SAC of the same width, compared at equal gradient steps (15K).
+SMALL_GRAD_STEPS = 15_000
+
+
+def small_config(variant: str) -> ml_collections.ConfigDict:
+    if variant == "original":
+        cfg = paper_config("ant", "sac", "original", gym=False)
+        cfg.total_env_steps = cfg.warmup_env_steps + SMALL_GRAD_STEPS
+        cfg.log_every_env_steps = cfg.eval_every_env_steps = 2_500
+    elif variant == "ours":
+        cfg = ablation_config("no_large", gym=False)  # OFENet 8 x 32 (256 features), DenseNet 2 x 256
+        apex(cfg, num_envs=8, updates=1)
+        cfg.warmup_env_steps = 10_000
+        cfg.total_env_steps = cfg.warmup_env_steps + SMALL_GRAD_STEPS * 8
+        cfg.log_every_env_steps = cfg.eval_every_env_steps = 2_500 * 8
+    else:
+        raise KeyError(variant)
+    cfg.checkpoint_every_env_steps = 0
+    cfg.env.eval_episodes = 5
+    cfg.replay_capacity = 200_000
+    return cfg

@@ -167,3 +167,21 @@ def test_paper_config_families():
     assert get_config("ant_sac_ablation_no_dense").agent.critic.arch == "mlp"
     assert get_config("humanoid_sac_act_relu").agent.actor.activation == "relu"
     assert get_config("ant_sac_arch_d2rl_128").agent.critic.arch == "d2rl"
+
+
+def test_plot_averages_seeds(tmp_path):
+    for name, offset in (("a", 0.0), ("b", 10.0)):
+        d = tmp_path / name
+        d.mkdir()
+        with open(d / "metrics.jsonl", "w") as f:
+            for step in (100, 200):
+                for seed, ret in ((0, 1.0), (1, 3.0)):
+                    f.write(json.dumps({"seed": seed, "grad_steps": step, "env_steps": step, "eval_return": ret + offset + step}) + "\n")
+    out = tmp_path / "curves.png"
+    res = _cli("experiments.plot", str(tmp_path / "a"), str(tmp_path / "b"), f"--out={out}", "--labels=A,B")
+    assert res.returncode == 0, res.stderr
+    summary = json.load(open(tmp_path / "curves.json"))
+    assert summary["A"]["mean"] == [102.0, 202.0] and summary["B"]["std"] == [1.0, 1.0]
+    assert out.stat().st_size > 1000
+    bad = _cli("experiments.plot", str(tmp_path / "missing"), f"--out={out}")
+    assert bad.returncode == 2 and "not found" in bad.stderr

@@ -1,0 +1,84 @@
+"""Learning curves from run directories:
+``python -m experiments.plot DIR [DIR ...] --out curves.png [--x grad_steps] [--labels A,B]``.
+
+Each DIR is a workdir of ``experiments.run``; its seeds are averaged at each evaluation (solid
+line: mean, band: +-1 standard deviation over seeds, as in Ota et al.). Also writes
+``OUT.json`` with the per-evaluation means and per-seed final returns, and prints a summary.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+
+def load_curve(workdir: str, x_key: str) -> dict:
+    path = os.path.join(workdir, "metrics.jsonl")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir} an experiments.run workdir?")
+    by_x: dict[int, list[float]] = defaultdict(list)
+    seeds = set()
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            by_x[r[x_key]].append(r["eval_return"])
+            seeds.add(r["seed"])
+    xs = sorted(by_x)
+    counts = {len(by_x[x]) for x in xs}
+    if len(counts) != 1:
+        raise ValueError(f"{workdir}: evaluations have different numbers of seeds {sorted(counts)}")
+    values = np.array([by_x[x] for x in xs])  # [evals, seeds]
+    return {"x": xs, "mean": values.mean(1).tolist(), "std": values.std(1).tolist(),
+            "final_per_seed": values[-1].tolist(), "seeds": sorted(seeds)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m experiments.plot", description=__doc__.split("\n\n")[0])
+    p.add_argument("workdirs", nargs="+")
+    p.add_argument("--out", required=True, help="PNG path")
+    p.add_argument("--x", default="grad_steps", choices=["grad_steps", "env_steps"])
+    p.add_argument("--labels", default=None, help="comma-separated legend labels (default: directory names)")
+    p.add_argument("--title", default=None)
+    args = p.parse_args(argv)
+    labels = args.labels.split(",") if args.labels else [os.path.basename(os.path.normpath(d)) for d in args.workdirs]
+    if len(labels) != len(args.workdirs):
+        p.error("--labels needs one label per workdir")
+    try:
+        curves = {label: load_curve(d, args.x) for label, d in zip(labels, args.workdirs)}
+    except (FileNotFoundError, ValueError) as e:
+        p.exit(2, f"error: {e}\n")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, c in curves.items():
+        x, m, s = np.array(c["x"]), np.array(c["mean"]), np.array(c["std"])
+        ax.plot(x, m, label=f"{label} ({len(c['seeds'])} seeds)")
+        ax.fill_between(x, m - s, m + s, alpha=0.25)
+    ax.set_xlabel(args.x.replace("_", " "))
+    ax.set_ylabel("evaluation return")
+    if args.title:
+        ax.set_title(args.title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    fig.savefig(args.out, dpi=120)
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump(curves, f, indent=2)
+    for label, c in curves.items():
+        print(f"{label}: final mean {c['mean'][-1]:.1f} +- {c['std'][-1]:.1f} at {args.x}={c['x'][-1]}; "
+              f"per seed {[round(v, 1) for v in c['final_per_seed']]}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
