@@ -12,6 +12,7 @@ import sys
 import time
 
 from experiments.cli import config_from_args
+from experiments.configs import grid_points, is_grid
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,20 +30,34 @@ def main(argv: list[str] | None = None) -> int:
     args, cfg = config_from_args(parser, argv)
     workdir = args.workdir or os.path.join("runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
 
-    from largerl_jax.training import DivergenceError, run  # heavy imports after argument checks
+    from largerl_jax.training import DivergenceError, run, validate  # heavy imports after argument checks
 
-    print(f"config {cfg.name}: {args.seeds} seed(s), workdir {workdir}", file=sys.stderr)
+    if is_grid(args.config):
+        points = grid_points(args.config, cfg)  # shapes differ, so points run one after another
+    else:
+        points = [(None, cfg)]
     try:
-        records = run(cfg, workdir=workdir, num_seeds=args.seeds, resume=args.resume, progress=not args.no_progress)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        for _, point_cfg in points:
+            validate(point_cfg)
+    except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except DivergenceError as e:
-        print(f"diverged: {e}", file=sys.stderr)
-        return 3
-    final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
-    for r in final:
-        print(f"seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
+    for point, point_cfg in points:
+        point_dir = workdir if point is None else os.path.join(workdir, point)
+        resume = args.resume and os.path.exists(os.path.join(point_dir, "config.json"))
+        print(f"config {point_cfg.name}: {args.seeds} seed(s), workdir {point_dir}", file=sys.stderr)
+        try:
+            records = run(point_cfg, workdir=point_dir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
+        except (ValueError, FileExistsError, FileNotFoundError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except DivergenceError as e:
+            print(f"diverged: {e}", file=sys.stderr)
+            return 3
+        final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
+        for r in final:
+            label = f"{point} " if point else ""
+            print(f"{label}seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
     return 0
 
 

@@ -5,20 +5,28 @@ import difflib
 
 import ml_collections
 
-from experiments.configs import families
+from experiments.configs import families, grids
+from experiments.configs.grids import grid_names, grid_points
 
 
 def list_configs() -> list[str]:
-    return families.config_names()
+    return sorted(families.config_names() + grid_names())
 
 
 def get_config(name: str) -> ml_collections.ConfigDict:
+    """A fresh config; for a grid name, the grid's base config (expand it with grid_points)."""
     names = list_configs()
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown config {name!r}.{hint} Available configs: {', '.join(names)}")
+    if name in grids.GRIDS:
+        return families.experiment_config(grids.GRIDS[name]["base"])
     return families.experiment_config(name)
 
 
-__all__ = ["get_config", "list_configs"]
+def is_grid(name: str) -> bool:
+    return name in grids.GRIDS
+
+
+__all__ = ["get_config", "grid_names", "grid_points", "is_grid", "list_configs"]

@@ -185,3 +185,44 @@ def test_plot_averages_seeds(tmp_path):
     assert out.stat().st_size > 1000
     bad = _cli("experiments.plot", str(tmp_path / "missing"), f"--out={out}")
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_fig4_grid_expands_with_overrides():
+    from experiments.configs import grid_points, is_grid
+
+    assert is_grid("ant_sac_grid_fig4") and "ant_sac_grid_fig4" in list_configs()
+    base = get_config("ant_sac_grid_fig4")
+    apply_override(base, "total_env_steps", "50000")
+    points = grid_points("ant_sac_grid_fig4", base)
+    assert len(points) == 25
+    shapes = {(c.agent.actor.width, c.agent.critic.depth, c.agent.value.width) for _, c in points}
+    assert (2048, 16, 2048) in shapes and (128, 1, 128) in shapes and len(shapes) == 25
+    assert all(c.total_env_steps == 50000 for _, c in points)
+    assert points[0][0] == "units128_layers1"
+
+
+def test_grid_runs_each_point_in_its_own_directory(tmp_path):
+    from experiments.configs import grids
+
+    grids.GRIDS["_tiny_test_grid"] = {"base": "pendulum_sac", "axes": {"units": (8, 16), "layers": (1,)}}
+    try:
+        from experiments import run as run_cli
+
+        code = run_cli.main([
+            "--config=_tiny_test_grid",
+            "--config.total_env_steps=800",
+            "--config.warmup_env_steps=400",
+            "--config.log_every_env_steps=400",
+            "--config.eval_every_env_steps=400",
+            "--config.checkpoint_every_env_steps=0",
+            "--config.env.eval_episodes=1",
+            "--config.agent.batch_size=32",
+            f"--workdir={tmp_path}",
+            "--no-progress",
+        ])
+    finally:
+        del grids.GRIDS["_tiny_test_grid"]
+    assert code == 0
+    assert sorted(os.listdir(tmp_path)) == ["units16_layers1", "units8_layers1"]
+    saved = json.load(open(tmp_path / "units16_layers1" / "config.json"))
+    assert saved["agent"]["actor"]["width"] == 16 and saved["agent"]["critic"]["depth"] == 1
