@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 from flax import struct
 
 from largerl_jax.agents import common
@@ -46,8 +47,6 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
     inner = make_inner(cfg, z_s_dim, act_dim, sa_dim=z_sa_dim)
 
     def init(key):
-        import jax
-
         k_ofe, k_agent = jax.random.split(key)
         return OFEAgentState(ofe=init_ofenet(ofe_cfg, k_ofe, obs_dim, act_dim), agent=inner.init(k_agent))
 
