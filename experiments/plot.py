@@ -20,13 +20,19 @@ def load_curve(workdir: str, x_key: str) -> dict:
     path = os.path.join(workdir, "metrics.jsonl")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: is {workdir} an experiments.run workdir?")
-    by_x: dict[int, list[float]] = defaultdict(list)
+    # One evaluation = one env_steps value. Several evaluations can share an x value (all the
+    # warm-up evaluations have grad_steps 0): the latest one stands for that x.
+    by_eval: dict[int, list[dict]] = defaultdict(list)
     seeds = set()
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            by_x[r[x_key]].append(r["eval_return"])
+            by_eval[r["env_steps"]].append(r)
             seeds.add(r["seed"])
+    by_x: dict[int, list[float]] = {}
+    for env_steps in sorted(by_eval):
+        group = by_eval[env_steps]
+        by_x[group[0][x_key]] = [r["eval_return"] for r in group]
     xs = sorted(by_x)
     counts = {len(by_x[x]) for x in xs}
     if len(counts) != 1:

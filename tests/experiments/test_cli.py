@@ -174,14 +174,16 @@ def test_plot_averages_seeds(tmp_path):
         d = tmp_path / name
         d.mkdir()
         with open(d / "metrics.jsonl", "w") as f:
-            for step in (100, 200):
+            for env_steps, grad_steps in ((50, 0), (100, 0), (200, 100), (300, 200)):  # two warm-up evals
                 for seed, ret in ((0, 1.0), (1, 3.0)):
-                    f.write(json.dumps({"seed": seed, "grad_steps": step, "env_steps": step, "eval_return": ret + offset + step}) + "\n")
+                    rec = {"seed": seed, "grad_steps": grad_steps, "env_steps": env_steps, "eval_return": ret + offset + env_steps}
+                    f.write(json.dumps(rec) + "\n")
     out = tmp_path / "curves.png"
     res = _cli("experiments.plot", str(tmp_path / "a"), str(tmp_path / "b"), f"--out={out}", "--labels=A,B")
     assert res.returncode == 0, res.stderr
     summary = json.load(open(tmp_path / "curves.json"))
-    assert summary["A"]["mean"] == [102.0, 202.0] and summary["B"]["std"] == [1.0, 1.0]
+    assert summary["A"]["x"] == [0, 100, 200]
+    assert summary["A"]["mean"] == [102.0, 202.0, 302.0] and summary["B"]["std"] == [1.0, 1.0, 1.0]
     assert out.stat().st_size > 1000
     bad = _cli("experiments.plot", str(tmp_path / "missing"), f"--out={out}")
     assert bad.returncode == 2 and "not found" in bad.stderr
