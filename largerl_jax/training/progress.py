@@ -6,7 +6,9 @@ import time
 
 
 def _fmt_rate(rate: float) -> str:
-    return "--" if rate != rate else f"{rate:,.0f}"
+    if rate != rate:
+        return "--"
+    return f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
 
 
 def _fmt_time(seconds: float) -> str:
