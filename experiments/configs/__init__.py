@@ -21,7 +21,9 @@ def get_config(name: str) -> ml_collections.ConfigDict:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown config {name!r}.{hint} Available configs: {', '.join(names)}")
     if name in grids.GRIDS:
-        return families.experiment_config(grids.GRIDS[name]["base"])
+        cfg = families.experiment_config(grids.GRIDS[name]["base"])
+        cfg.name = name  # points are renamed NAME/POINT by grid_points
+        return cfg
     return families.experiment_config(name)
 
 
