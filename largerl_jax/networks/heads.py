@@ -13,11 +13,6 @@ import jax.numpy as jnp
 
 from largerl_jax.networks.config import freeze_torso_config
 from largerl_jax.networks.layers import output_layer
-from largerl_jax.networks.tanh_gaussian import (  # noqa: F401  (re-exported for callers)
-    tanh_gaussian_log_prob,
-    tanh_gaussian_mode,
-    tanh_gaussian_sample,
-)
 from largerl_jax.networks.torso import Masks, Torso
 
 

@@ -55,23 +55,11 @@ class HostLoop:
         self._deterministic = jax.jit(jax.vmap(lambda a, o: self.agent.act(a, o, jax.random.PRNGKey(0), True)))
         self._finite = jax.jit(jax.vmap(lambda a: _finite(a)))
 
-    def _init_one(self, key, capacity):
-        k_agent, k_run = jax.random.split(key)
-        return TrainState(
-            agent=self.agent.init(k_agent),
-            replay=self.learner.init_replay(capacity, self.spec.obs_dim, self.spec.act_dim),
-            env=None,
-            key=k_run,
-            env_steps=jnp.int32(0),
-            grad_steps=jnp.int32(0),
-            episode_return=jnp.zeros((self.num_envs,), jnp.float32),
-        )
-
     def init(self, keys, replay_capacity: int) -> TrainState:
-        return jax.jit(jax.vmap(lambda k: self._init_one(k, replay_capacity)))(keys)
+        return jax.jit(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)))(keys)
 
     def abstract_state(self, keys, replay_capacity: int):
-        return jax.eval_shape(jax.vmap(lambda k: self._init_one(k, replay_capacity)), keys)
+        return jax.eval_shape(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)), keys)
 
     def _reset(self):
         self._obs = np.stack([env.reset(seed) for env, seed in zip(self.envs, self.seeds)])

@@ -53,6 +53,19 @@ class Learner:
     updates_per_iteration: int
     priority: PrioritySettings | None = None  # None: uniform replay
 
+    def init_state(self, key: jax.Array, replay_capacity: int, spec) -> TrainState:
+        """Agent, replay, key and counters; the env loop adds its env state."""
+        k_agent, k_run = jax.random.split(key)
+        return TrainState(
+            agent=self.agent.init(k_agent),
+            replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim),
+            env=None,
+            key=k_run,
+            env_steps=jnp.int32(0),
+            grad_steps=jnp.int32(0),
+            episode_return=None,
+        )
+
     def init_replay(self, capacity: int, obs_dim: int, act_dim: int):
         if self.priority is None:
             return replay.init_buffer(capacity, obs_dim, act_dim)
@@ -130,16 +143,10 @@ class DeviceLoop:
         return self.learner.agent
 
     def init(self, key: jax.Array, replay_capacity: int) -> TrainState:
-        k_agent, k_env, k_run = jax.random.split(key, 3)
-        spec = self.env.spec
-        return TrainState(
-            agent=self.agent.init(k_agent),
-            replay=self.learner.init_replay(replay_capacity, spec.obs_dim, spec.act_dim),
-            env=self.env.reset(k_env),
-            key=k_run,
-            env_steps=jnp.int32(0),
-            grad_steps=jnp.int32(0),
-            episode_return=jnp.zeros((self.env.num_envs,), jnp.float32),
+        k_state, k_env = jax.random.split(key)
+        ts = self.learner.init_state(k_state, replay_capacity, self.env.spec)
+        return ts.replace(
+            env=self.env.reset(k_env), episode_return=jnp.zeros((self.env.num_envs,), jnp.float32)
         )
 
     def _collect(self, ts: TrainState, random_actions: bool):

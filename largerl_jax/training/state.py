@@ -21,4 +21,6 @@ class TrainState:
     key: jax.Array  # raw uint32 PRNG key (checkpoint-friendly)
     env_steps: jax.Array  # int32, summed over the N parallel envs
     grad_steps: jax.Array  # int32
-    episode_return: jax.Array  # [N] running return of each env's current training episode
+    # [N] running return of each env's current training episode; None for host (Gymnasium) envs,
+    # whose running returns live on the host next to the envs themselves
+    episode_return: jax.Array | None
