@@ -3,9 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from largerl_jax import replay
 from largerl_jax.agents import agent_config, make_agent
 from largerl_jax.features import ofenet_update
+from fake_transitions import gaussian
 
 OBS, ACT, B = 6, 2, 32
 
@@ -22,15 +22,7 @@ def _cfg(name):
 
 
 def _batch(key):
-    k1, k2, k3, k4 = jax.random.split(key, 4)
-    return replay.Transition(
-        obs=jax.random.normal(k1, (B, OBS)),
-        action=jax.random.uniform(k2, (B, ACT), minval=-1, maxval=1),
-        reward=jax.random.normal(k3, (B,)),
-        next_obs=jax.random.normal(k4, (B, OBS)),
-        terminated=jnp.zeros(B),
-        truncated=jnp.zeros(B),
-    )
+    return gaussian(key, B, OBS, ACT)
 
 
 def _same(a, b):

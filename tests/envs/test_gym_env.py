@@ -18,7 +18,7 @@ def test_ant_v4_has_contact_forces(ant):
 
 
 def test_truncation_keeps_final_obs(ant):
-    obs = ant.reset(seed=0)
+    ant.reset(seed=0)
     rng = np.random.default_rng(0)
     for t in range(1, 6):
         new_obs, out = ant.step(rng.uniform(-1, 1, size=(2, 8)))
@@ -29,7 +29,6 @@ def test_truncation_keeps_final_obs(ant):
         if t < 5:
             np.testing.assert_array_equal(out["truncated"], [0.0, 0.0])
             np.testing.assert_array_equal(new_obs, out["next_obs"])
-        obs = new_obs
     np.testing.assert_array_equal(out["truncated"], [1.0, 1.0])
     np.testing.assert_array_equal(out["terminated"], [0.0, 0.0])
     # After reset the torso is back near its initial height; the final obs came from the rollout.

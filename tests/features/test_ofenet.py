@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from largerl_jax.features import (
-    OFENet,
     aux_loss,
     features,
     init_ofenet,
@@ -22,21 +21,14 @@ from largerl_jax.features import (
 )
 from largerl_jax.networks import param_table, total_params
 from largerl_jax.replay import Transition, init_buffer, insert
+from fake_transitions import gaussian
 
 OBS, ACT = 5, 3
 SMALL = dict(num_layers=2, units=8)
 
 
 def _batch(key, n=16, obs_dim=OBS, act_dim=ACT) -> Transition:
-    k_o, k_a, k_n = jax.random.split(key, 3)
-    return Transition(
-        obs=jax.random.normal(k_o, (n, obs_dim)),
-        action=jax.random.uniform(k_a, (n, act_dim), minval=-1.0, maxval=1.0),
-        reward=jnp.zeros(n),
-        next_obs=jax.random.normal(k_n, (n, obs_dim)),
-        terminated=jnp.zeros(n),
-        truncated=jnp.zeros(n),
-    )
+    return gaussian(key, n, obs_dim, act_dim)
 
 
 def _allclose(a, b, **kw) -> bool:

@@ -8,20 +8,11 @@ from scipy import stats
 
 from largerl_jax import replay
 from largerl_jax.replay.prioritized import _descend
+from fake_transitions import ramp
 
 EPS = 1e-6
 
 
-def _batch(start, n, obs_dim=3, act_dim=2):
-    vals = jnp.arange(start, start + n, dtype=jnp.float32)
-    return replay.Transition(
-        obs=jnp.tile(vals[:, None], (1, obs_dim)),
-        action=jnp.tile(vals[:, None], (1, act_dim)),
-        reward=vals,
-        next_obs=jnp.tile(vals[:, None] + 0.5, (1, obs_dim)),
-        terminated=jnp.zeros(n),
-        truncated=jnp.zeros(n),
-    )
 
 
 def _leaves(buf):
@@ -54,8 +45,8 @@ def _filled(alpha, capacity=50, seed=0):
     priorities for every slot spanning two decades; returns (buffer, raw priorities)."""
     rng = np.random.default_rng(seed)
     buf = replay.init_prioritized(capacity, 3, 2)
-    buf = replay.insert_prioritized(buf, _batch(0, 40), alpha)
-    buf = replay.insert_prioritized(buf, _batch(40, 30), alpha)
+    buf = replay.insert_prioritized(buf, ramp(0, 40), alpha)
+    buf = replay.insert_prioritized(buf, ramp(40, 30), alpha)
     td = rng.uniform(0.05, 5.0, capacity).astype(np.float32) * rng.choice([-1, 1], capacity)
     buf = replay.update_priorities(buf, jnp.arange(capacity), jnp.asarray(td), alpha)
     return buf, np.abs(td).astype(np.float64) + EPS
@@ -101,11 +92,11 @@ def test_importance_weights_match_numpy_formula():
 
 def test_weight_normalization_follows_overwrite_of_min_slot():
     alpha, beta = 1.0, 1.0
-    buf = replay.insert_prioritized(replay.init_prioritized(4, 3, 2), _batch(0, 4), alpha)
+    buf = replay.insert_prioritized(replay.init_prioritized(4, 3, 2), ramp(0, 4), alpha)
     buf = replay.update_priorities(buf, jnp.arange(4), jnp.array([0.5, 2.0, 4.0, 8.0]), alpha)
     assert float(buf.min_tree[1]) == pytest.approx(0.5 + EPS)
     # Slot 0 (the minimum) is overwritten with the max priority: the next minimum is slot 1.
-    buf = replay.insert_prioritized(buf, _batch(4, 1), alpha)
+    buf = replay.insert_prioritized(buf, ramp(4, 1), alpha)
     _assert_trees_consistent(buf)
     assert float(buf.min_tree[1]) == pytest.approx(2.0 + EPS)
     idx, w = replay.sample_prioritized_indices(buf, jax.random.key(0), 64, beta)
@@ -117,13 +108,13 @@ def test_new_transitions_get_max_priority():
     alpha = 0.6
     buf = replay.init_prioritized(8, 3, 2)
     ins = jax.jit(replay.insert_prioritized)
-    buf = ins(buf, _batch(0, 3), alpha)
+    buf = ins(buf, ramp(0, 3), alpha)
     np.testing.assert_allclose(_leaves(buf)[:3], 1.0)  # initial max priority 1
     buf = replay.update_priorities(buf, jnp.array([0, 1]), jnp.array([-7.0, 0.1]), alpha)
     assert float(buf.max_priority) == pytest.approx(7.0 + EPS)  # raw, before ** alpha
     buf = replay.update_priorities(buf, jnp.array([0]), jnp.array([0.2]), alpha)
     assert float(buf.max_priority) == pytest.approx(7.0 + EPS)  # max seen, not current max
-    buf = ins(buf, _batch(3, 2), alpha)
+    buf = ins(buf, ramp(3, 2), alpha)
     np.testing.assert_allclose(_leaves(buf)[3:5], (7.0 + EPS) ** alpha, rtol=1e-6)
     np.testing.assert_allclose(_leaves(buf)[:3], np.array([0.2 + EPS, 0.1 + EPS, 1.0]) ** alpha, rtol=1e-6)
     _assert_trees_consistent(buf)
@@ -132,7 +123,7 @@ def test_new_transitions_get_max_priority():
 def test_random_updates_with_duplicates_keep_tree_exact():
     alpha, cap = 0.7, 37  # 64 leaves, 27 of them padding
     rng = np.random.default_rng(0)
-    buf = replay.insert_prioritized(replay.init_prioritized(cap, 3, 2), _batch(0, 30), alpha)
+    buf = replay.insert_prioritized(replay.init_prioritized(cap, 3, 2), ramp(0, 30), alpha)
     upd = jax.jit(replay.update_priorities)
     ref = np.ones(cap)  # raw priorities, updated sequentially in batch order
     for step in range(20):
@@ -148,7 +139,7 @@ def test_random_updates_with_duplicates_keep_tree_exact():
 
 
 def test_out_of_range_indices_are_ignored():
-    buf = replay.insert_prioritized(replay.init_prioritized(8, 3, 2), _batch(0, 3), 1.0)
+    buf = replay.insert_prioritized(replay.init_prioritized(8, 3, 2), ramp(0, 3), 1.0)
     before = np.asarray(buf.sum_tree)
     buf = replay.update_priorities(buf, jnp.array([3, 7, -1]), jnp.array([100.0, 100.0, 100.0]), 1.0)
     np.testing.assert_array_equal(np.asarray(buf.sum_tree), before)
@@ -158,20 +149,20 @@ def test_out_of_range_indices_are_ignored():
 def test_wraparound_overwrites_data_and_priority():
     alpha = 1.0
     buf = replay.init_prioritized(5, 3, 2)
-    buf = replay.insert_prioritized(buf, _batch(0, 3), alpha)
+    buf = replay.insert_prioritized(buf, ramp(0, 3), alpha)
     buf = replay.update_priorities(buf, jnp.arange(3), jnp.array([0.1, 0.2, 3.0]), alpha)
-    buf = replay.insert_prioritized(buf, _batch(3, 3), alpha)  # slots 3, 4, 0
+    buf = replay.insert_prioritized(buf, ramp(3, 3), alpha)  # slots 3, 4, 0
     assert int(buf.buffer.size) == 5 and int(buf.buffer.insert_pos) == 1
     np.testing.assert_array_equal(np.asarray(buf.buffer.data.reward), [5, 1, 2, 3, 4])
     np.testing.assert_allclose(_leaves(buf)[:5], [3.0, 0.2, 3.0, 3.0, 3.0], rtol=1e-5)
     _assert_trees_consistent(buf)
     with pytest.raises(ValueError):
-        replay.insert_prioritized(buf, _batch(0, 6), alpha)
+        replay.insert_prioritized(buf, ramp(0, 6), alpha)
 
 
 def test_empty_slots_are_never_sampled():
     alpha = 1.0
-    buf = replay.insert_prioritized(replay.init_prioritized(100, 3, 2), _batch(1, 7), alpha)
+    buf = replay.insert_prioritized(replay.init_prioritized(100, 3, 2), ramp(1, 7), alpha)
     # The last filled slot is nearly massless: the last stratum ends at the total, where
     # round-off could otherwise step into the empty right half of the tree.
     buf = replay.update_priorities(buf, jnp.arange(7), jnp.array([5.0, 1, 2, 3, 4, 9, 0.0]), alpha)
@@ -193,7 +184,7 @@ def test_empty_slots_are_never_sampled():
 
 
 def test_capacity_one_and_sizes():
-    buf = replay.insert_prioritized(replay.init_prioritized(1, 3, 2), _batch(0, 1), 0.6)
+    buf = replay.insert_prioritized(replay.init_prioritized(1, 3, 2), ramp(0, 1), 0.6)
     buf = replay.update_priorities(buf, jnp.array([0, 0]), jnp.array([2.0, 3.0]), 0.6)
     batch, idx, w = replay.sample_prioritized(buf, jax.random.key(0), 4, 0.4)
     np.testing.assert_array_equal(np.asarray(idx), 0)
@@ -211,7 +202,7 @@ def test_capacity_one_and_sizes():
 def test_jit_and_vmap_over_seeds():
     alpha, beta, b = 0.6, 0.4, 256
     bufs = jax.vmap(lambda _: replay.init_prioritized(6, 3, 2))(jnp.arange(2))
-    batches = jax.tree.map(lambda x, y: jnp.stack([x, y]), _batch(0, 4), _batch(10, 4))
+    batches = jax.tree.map(lambda x, y: jnp.stack([x, y]), ramp(0, 4), ramp(10, 4))
 
     @jax.jit
     def step(bufs, batches, keys, td):
