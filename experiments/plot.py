@@ -4,6 +4,8 @@
 Each DIR is a workdir of ``experiments.run``; its seeds are averaged at each evaluation (solid
 line: mean, band: +-1 standard deviation over seeds, as in Ota et al.). Also writes
 ``OUT.json`` with the per-evaluation means and per-seed final returns, and prints a summary.
+``--window-from X`` also averages each seed over its evaluations at x >= X: one final evaluation
+of a few episodes is noisy, a window of several is a steadier figure to compare methods by.
 """
 from __future__ import annotations
 
@@ -39,7 +41,17 @@ def load_curve(workdir: str, x_key: str) -> dict:
         raise ValueError(f"{workdir}: evaluations have different numbers of seeds {sorted(counts)}")
     values = np.array([by_x[x] for x in xs])  # [evals, seeds]
     return {"x": xs, "mean": values.mean(1).tolist(), "std": values.std(1).tolist(),
-            "final_per_seed": values[-1].tolist(), "seeds": sorted(seeds)}
+            "final_per_seed": values[-1].tolist(), "seeds": sorted(seeds), "values": values}
+
+
+def window_summary(curve: dict, x_from: float) -> dict:
+    """Per-seed mean over the evaluations at x >= x_from, and their mean and std over seeds."""
+    keep = np.asarray(curve["x"]) >= x_from
+    if not keep.any():
+        raise ValueError(f"no evaluation at x >= {x_from} (last is {curve['x'][-1]})")
+    per_seed = curve["values"][keep].mean(0)
+    return {"from": x_from, "evaluations": int(keep.sum()), "per_seed": per_seed.tolist(),
+            "mean": float(per_seed.mean()), "std": float(per_seed.std())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,12 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--x", default="grad_steps", choices=["grad_steps", "env_steps"])
     p.add_argument("--labels", default=None, help="comma-separated legend labels (default: directory names)")
     p.add_argument("--title", default=None)
+    p.add_argument("--window-from", type=float, default=None,
+                   help="also summarise each seed's mean over the evaluations at x >= this value")
     args = p.parse_args(argv)
     labels = args.labels.split(",") if args.labels else [os.path.basename(os.path.normpath(d)) for d in args.workdirs]
     if len(labels) != len(args.workdirs):
         p.error("--labels needs one label per workdir")
     try:
         curves = {label: load_curve(d, args.x) for label, d in zip(labels, args.workdirs)}
+        for c in curves.values():
+            if args.window_from is not None:
+                c["window"] = window_summary(c, args.window_from)
+            c.pop("values")
     except (FileNotFoundError, ValueError) as e:
         p.exit(2, f"error: {e}\n")
 
@@ -82,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     for label, c in curves.items():
         print(f"{label}: final mean {c['mean'][-1]:.1f} +- {c['std'][-1]:.1f} at {args.x}={c['x'][-1]}; "
               f"per seed {[round(v, 1) for v in c['final_per_seed']]}")
+        if "window" in c:
+            w = c["window"]
+            print(f"{label}: mean over the {w['evaluations']} evaluations at {args.x} >= {w['from']:g}: "
+                  f"{w['mean']:.1f} +- {w['std']:.1f}; per seed {[round(v, 1) for v in w['per_seed']]}")
     print(f"wrote {args.out}")
     return 0
 

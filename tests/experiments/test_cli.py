@@ -185,6 +185,12 @@ def test_plot_averages_seeds(tmp_path):
     assert summary["A"]["x"] == [0, 100, 200]
     assert summary["A"]["mean"] == [102.0, 202.0, 302.0] and summary["B"]["std"] == [1.0, 1.0, 1.0]
     assert out.stat().st_size > 1000
+    res = _cli("experiments.plot", str(tmp_path / "a"), f"--out={out}", "--window-from=100")
+    window = json.load(open(tmp_path / "curves.json"))["a"]["window"]
+    assert window["evaluations"] == 2 and window["per_seed"] == [251.0, 253.0] and window["mean"] == 252.0
+    assert "252.0 +- 1.0" in res.stdout
+    late = _cli("experiments.plot", str(tmp_path / "a"), f"--out={out}", "--window-from=999")
+    assert late.returncode == 2 and "no evaluation at x >= 999" in late.stderr
     bad = _cli("experiments.plot", str(tmp_path / "missing"), f"--out={out}")
     assert bad.returncode == 2 and "not found" in bad.stderr
 
