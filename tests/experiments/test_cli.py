@@ -169,6 +169,19 @@ def test_paper_config_families():
     assert get_config("ant_sac_arch_d2rl_128").agent.critic.arch == "d2rl"
 
 
+def test_reduced_scale_check_compares_equal_gradient_steps_and_width():
+    def grad_steps(cfg):
+        return (cfg.total_env_steps - cfg.warmup_env_steps) // cfg.env.num_envs * cfg.updates_per_iteration
+
+    original, ours = get_config("ant_sac_small_original"), get_config("ant_sac_small_ours")
+    assert grad_steps(original) == grad_steps(ours) == 60_000
+    assert ours.env.num_envs == 8 and original.env.num_envs == 1
+    for net in ("actor", "critic", "value"):
+        assert original.agent[net].width == ours.agent[net].width == 256
+    assert (original.agent.features, ours.agent.features) == ("raw", "ofenet")
+    assert ours.prioritized_replay.enabled and not original.prioritized_replay.enabled
+
+
 def test_plot_averages_seeds(tmp_path):
     for name, offset in (("a", 0.0), ("b", 10.0)):
         d = tmp_path / name
