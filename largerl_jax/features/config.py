@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from largerl_jax.configdict import frozen_config, is_int, locked_config
 from largerl_jax.networks import ACTIVATIONS
 
 _DEFAULTS = dict(
@@ -50,25 +51,12 @@ _DEFAULTS = dict(
 
 def ofenet_config(**overrides) -> ml_collections.ConfigDict:
     """A validated, locked OFENet ConfigDict (defaults in the module docstring)."""
-    unknown = sorted(set(overrides) - set(_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown ofenet config fields {unknown}; allowed: {sorted(_DEFAULTS)}")
-    cfg = ml_collections.ConfigDict({**_DEFAULTS, **overrides})
-    validate_ofenet_config(cfg)
-    cfg.lock()
-    return cfg
+    return locked_config("ofenet", _DEFAULTS, overrides, validate_ofenet_config)
 
 
 def freeze_ofenet_config(cfg) -> ml_collections.FrozenConfigDict:
     """Validated immutable copy: hashable, so a module or state can hold it as static data."""
-    if not isinstance(cfg, ml_collections.FrozenConfigDict):
-        cfg = ml_collections.FrozenConfigDict(cfg)
-    validate_ofenet_config(cfg)
-    return cfg
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return frozen_config(cfg, validate_ofenet_config)
 
 
 def _is_number(value) -> bool:
@@ -78,7 +66,7 @@ def _is_number(value) -> bool:
 def _check_positive_int(name: str, value, allow_none: bool = False) -> None:
     if allow_none and value is None:
         return
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         extra = " or None" if allow_none else ""
         raise ValueError(f"ofenet {name} must be a positive int{extra}, got {value!r}")
 
@@ -106,7 +94,7 @@ def validate_ofenet_config(cfg) -> None:
         raise ValueError(f"ofenet learning_rate must be a positive number, got {cfg.learning_rate!r}")
     if not _is_number(cfg.tau) or not 0 < cfg.tau <= 1:
         raise ValueError(f"ofenet tau must be in (0, 1], got {cfg.tau!r}")
-    if not _is_int(cfg.pretrain_updates) or cfg.pretrain_updates < 0:
+    if not is_int(cfg.pretrain_updates) or cfg.pretrain_updates < 0:
         raise ValueError(f"ofenet pretrain_updates must be a non-negative int, got {cfg.pretrain_updates!r}")
 
 

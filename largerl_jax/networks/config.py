@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import ml_collections
 
+from largerl_jax.configdict import frozen_config, is_int, locked_config
+
 ARCHS = ("mlp", "resnet", "densenet", "d2rl", "modern")
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
@@ -53,30 +55,16 @@ _DEFAULTS = dict(
 
 def torso_config(**overrides) -> ml_collections.ConfigDict:
     """A validated, locked torso ConfigDict (defaults in the module docstring)."""
-    unknown = sorted(set(overrides) - set(_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown torso config fields {unknown}; allowed: {sorted(_DEFAULTS)}")
-    values = {**_DEFAULTS, **overrides}
-    if values["widths"] is not None:
+    if overrides.get("widths") is not None:
         # Tuples keep the config hashable once frozen; lists from callers are accepted.
-        values["widths"] = tuple(values["widths"])
-    cfg = ml_collections.ConfigDict(values)
-    validate_torso_config(cfg)
-    cfg.lock()
-    return cfg
+        overrides["widths"] = tuple(overrides["widths"])
+    return locked_config("torso", _DEFAULTS, overrides, validate_torso_config)
 
 
 def freeze_torso_config(cfg) -> ml_collections.FrozenConfigDict:
     """Validated immutable copy. Modules hold their config frozen so that they are hashable
     (usable as static jit arguments) and cannot change under a built network."""
-    if not isinstance(cfg, ml_collections.FrozenConfigDict):
-        cfg = ml_collections.FrozenConfigDict(cfg)
-    validate_torso_config(cfg)
-    return cfg
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return frozen_config(cfg, validate_torso_config)
 
 
 def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
@@ -85,7 +73,7 @@ def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
 
 
 def _check_positive_int(name: str, value) -> None:
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"torso {name} must be a positive int, got {value!r}")
 
 
