@@ -228,7 +228,7 @@ def paper_config_names() -> list[str]:
         names += [f"{prefix}ant_sac_ablation_{a}" for a in ABLATIONS]
         names += [f"{prefix}{t}_sac_act_{a}" for t in ACTIVATION_TASKS for a in ("swish", "relu")]
         names += [f"{prefix}ant_sac_arch_{a}_{w}" for a in ARCHS for w in ARCH_WIDTHS]
-    return names + ["ant_sac_small_original", "ant_sac_small_ours"]
+    return names + [f"ant_sac_small_{v}" for v in ("original", "ours", "no_apex")]
 
 
 # Reduced-scale CPU check (docs/results.md): the full method shrunk to fit a 2-core CPU against
@@ -252,6 +252,12 @@ def small_config(variant: str) -> ml_collections.ConfigDict:
         cfg.warmup_env_steps = 10_000
         cfg.total_env_steps = cfg.warmup_env_steps + SMALL_GRAD_STEPS * 8
         cfg.log_every_env_steps = cfg.eval_every_env_steps = SMALL_EVAL_EVERY_GRAD_STEPS * 8
+    elif variant == "no_apex":  # "ours" with one env step per gradient step and uniform replay
+        cfg = small_config("ours")
+        cfg.env.num_envs = 1
+        cfg.prioritized_replay.enabled = False
+        cfg.total_env_steps = cfg.warmup_env_steps + SMALL_GRAD_STEPS
+        cfg.log_every_env_steps = cfg.eval_every_env_steps = SMALL_EVAL_EVERY_GRAD_STEPS
     else:
         raise KeyError(variant)
     cfg.checkpoint_every_env_steps = cfg.eval_every_env_steps * 4  # resumable with --resume

@@ -174,7 +174,10 @@ def test_reduced_scale_check_compares_equal_gradient_steps_and_width():
         return (cfg.total_env_steps - cfg.warmup_env_steps) // cfg.env.num_envs * cfg.updates_per_iteration
 
     original, ours = get_config("ant_sac_small_original"), get_config("ant_sac_small_ours")
-    assert grad_steps(original) == grad_steps(ours) == 60_000
+    no_apex = get_config("ant_sac_small_no_apex")
+    assert grad_steps(original) == grad_steps(ours) == grad_steps(no_apex) == 60_000
+    assert no_apex.env.num_envs == 1 and not no_apex.prioritized_replay.enabled
+    assert no_apex.agent.to_dict() == ours.agent.to_dict()
     assert ours.env.num_envs == 8 and original.env.num_envs == 1
     for net in ("actor", "critic", "value"):
         assert original.agent[net].width == ours.agent[net].width == 256
