@@ -43,8 +43,8 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from largerl_jax.training import make_driver, validate
-    from largerl_jax.training.loop import VmappedDeviceLoop, compile_vmapped
+    from largerl_jax.training import SeedBatchedDeviceLoop, make_driver, validate
+    from largerl_jax.training.copy_audit import audit_replay_copies
 
     validate(cfg)
     seeds = [cfg.seed + i for i in range(num_seeds)]
@@ -53,17 +53,22 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
     ts = driver.init(keys, cfg.replay_capacity)
     jax.block_until_ready(ts)
     times = []
-    if isinstance(driver, VmappedDeviceLoop):
-        fn = compile_vmapped(lambda s: driver.loop.chunk(s, iterations, "train"))
+    if isinstance(driver, SeedBatchedDeviceLoop):
         t0 = time.perf_counter()
-        compiled = fn.lower(ts).compile()
+        compiled = driver.chunk_fn(iterations, "train").lower(ts).compile()
         compile_s = time.perf_counter() - t0
+        audit = audit_replay_copies(compiled, ts.replay, cfg.replay_capacity)
         for _ in range(repeats):
             t0 = time.perf_counter()
             ts, metrics = compiled(ts)
             jax.block_until_ready((ts, metrics))
             times.append(time.perf_counter() - t0)
     else:
+        audit = audit_replay_copies(
+            driver.learn_fn("train").lower(ts, _abstract_batch(driver, cfg, num_seeds)).compile(),
+            ts.replay,
+            cfg.replay_capacity,
+        )
         first = None
         for _ in range(repeats + 1):
             t0 = time.perf_counter()
@@ -96,7 +101,24 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
         "peak_memory_bytes": int(peak),
         "peak_memory_kind": peak_kind,
         "device": str(device),
+        "replay_capacity": cfg.replay_capacity,
+        "replay_copy_audit": audit.summary(),
     }
+
+
+def _abstract_batch(driver, cfg, num_seeds: int):
+    """Shapes of the [S, N, ...] transition batch that a host loop's store-and-learn takes."""
+    import jax
+    import jax.numpy as jnp
+
+    from largerl_jax.replay import Transition
+
+    n, spec = cfg.env.num_envs, driver.spec
+    f32 = lambda *shape: jax.ShapeDtypeStruct((num_seeds, n, *shape), jnp.float32)
+    return Transition(
+        obs=f32(spec.obs_dim), action=f32(spec.act_dim), reward=f32(), next_obs=f32(spec.obs_dim),
+        terminated=f32(), truncated=f32(),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

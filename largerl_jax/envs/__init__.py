@@ -1,5 +1,5 @@
 """Vectorized environments: pure-JAX Pendulum, Brax/MJX tasks and host-side Gymnasium MuJoCo."""
-from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, StepResult
+from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, StepResult, fold_envs, unfold_envs
 from largerl_jax.envs.brax_env import BraxVecEnv
 from largerl_jax.envs.gym_env import GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
@@ -15,6 +15,8 @@ __all__ = [
     "PendulumVecEnv",
     "StepResult",
     "available_envs",
+    "fold_envs",
+    "unfold_envs",
     "is_host_env",
     "make_env",
 ]

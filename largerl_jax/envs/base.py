@@ -27,7 +27,10 @@ class EnvState:
 
     obs: jax.Array  # [N, obs_dim] observation the agent acts on (after any auto-reset)
     t: jax.Array  # [N] int32 steps taken in the current episode
-    key: jax.Array  # PRNG key for resets
+    # [N, 2] raw PRNG key of each env for its resets. Every leaf leads with the env axis and each
+    # env's randomness is its own, so the envs of S seeds can be stepped as one batch of S*N
+    # (``fold_envs``) with the same results as S separate batches.
+    key: jax.Array
     inner: Any  # backend-specific physics state (Brax State, pendulum (theta, thetadot), ...)
 
 
@@ -57,11 +60,37 @@ class JaxVecEnv(Protocol):
     spec: EnvSpec
     num_envs: int
 
-    def reset(self, key: jax.Array) -> EnvState: ...
+    def reset(self, key: jax.Array) -> EnvState:
+        """``num_envs`` fresh envs, each with its own key split from ``key``."""
+        ...
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepResult]:
-        """Step all N envs; envs whose episode ended are reset in the returned state."""
+        """Step every env of ``state`` (any number: the batch size is read from the state, so
+        folded multi-seed batches work); envs whose episode ended are reset in the returned
+        state, and only when some env of the batch ended does reset physics run."""
         ...
+
+
+def env_keys(key: jax.Array, num_envs: int) -> jax.Array:
+    """Per-env raw keys [N, 2] from one key."""
+    return jax.random.split(key, num_envs)
+
+
+def split_env_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each env's (next key, key for this step's reset draw)."""
+    pairs = jax.vmap(jax.random.split)(keys)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def fold_envs(tree):
+    """[S, N, ...] -> [S*N, ...] on every leaf: the envs of S seeds as one batch."""
+    # explicit sizes, not -1: Brax states hold zero-size leaves
+    return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), tree)
+
+
+def unfold_envs(tree, num_seeds: int):
+    """Inverse of ``fold_envs``."""
+    return jax.tree.map(lambda x: x.reshape((num_seeds, x.shape[0] // num_seeds) + x.shape[1:]), tree)
 
 
 class HostVecEnv(Protocol):

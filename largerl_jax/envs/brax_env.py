@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_env_keys
 from largerl_jax.envs.brax_fixes import patch_system
 
 BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
@@ -65,12 +65,12 @@ class BraxVecEnv:
         self._step_batch = jax.vmap(env.step)
 
     def reset(self, key: jax.Array) -> EnvState:
-        key, sub = jax.random.split(key)
-        inner = self._reset_batch(jax.random.split(sub, self.num_envs))
+        keys, draw = split_env_keys(env_keys(key, self.num_envs))
+        inner = self._reset_batch(draw)
         return EnvState(
             obs=inner.obs.astype(jnp.float32),
             t=jnp.zeros((self.num_envs,), jnp.int32),
-            key=key,
+            key=keys,
             inner=inner,
         )
 
@@ -97,19 +97,20 @@ class BraxVecEnv:
             invalid=(~finite).astype(jnp.float32),
         )
 
-        key, sub = jax.random.split(state.key)
+        keys, draw = split_env_keys(state.key)
 
         def reset_and_select(stepped):
-            fresh = self._reset_batch(jax.random.split(sub, self.num_envs))
-            return _select(done, fresh, stepped)
+            return _select(done, self._reset_batch(draw), stepped)
 
         # Resetting runs the physics init (mjx.forward) for every env, so skip it on the
-        # usual step where nothing finished. Under an outer vmap this becomes a select.
+        # usual step where nothing finished. Under an outer vmap (over seeds) this cond would
+        # become a select that resets on every step: the trainer therefore steps the envs of
+        # all seeds as one folded batch (envs.fold_envs), never under a vmap.
         inner = jax.lax.cond(jnp.any(done), reset_and_select, lambda s: s, inner)
         new_state = EnvState(
             obs=inner.obs.astype(jnp.float32),
             t=jnp.where(done, 0, t).astype(jnp.int32),
-            key=key,
+            key=keys,
             inner=inner,
         )
         return new_state, result

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_env_keys
 
 MAX_SPEED = 8.0
 MAX_TORQUE = 2.0
@@ -22,11 +22,16 @@ def _obs(theta: jax.Array, thetadot: jax.Array) -> jax.Array:
     return jnp.stack([jnp.cos(theta), jnp.sin(theta), thetadot], axis=-1).astype(jnp.float32)
 
 
-def _sample_state(key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+def _sample_one(key: jax.Array) -> tuple[jax.Array, jax.Array]:
     k_th, k_thd = jax.random.split(key)
-    theta = jax.random.uniform(k_th, (n,), jnp.float32, -jnp.pi, jnp.pi)
-    thetadot = jax.random.uniform(k_thd, (n,), jnp.float32, -1.0, 1.0)
+    theta = jax.random.uniform(k_th, (), jnp.float32, -jnp.pi, jnp.pi)
+    thetadot = jax.random.uniform(k_thd, (), jnp.float32, -1.0, 1.0)
     return theta, thetadot
+
+
+def _sample_state(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """One initial state per env key [N, 2]."""
+    return jax.vmap(_sample_one)(keys)
 
 
 def pendulum_dynamics(theta, thetadot, torque):
@@ -48,39 +53,40 @@ class PendulumVecEnv:
         self.spec = EnvSpec(name="pendulum", obs_dim=3, act_dim=1, episode_length=int(episode_length))
 
     def reset(self, key: jax.Array) -> EnvState:
-        key, sub = jax.random.split(key)
-        theta, thetadot = _sample_state(sub, self.num_envs)
+        keys, draw = split_env_keys(env_keys(key, self.num_envs))
+        theta, thetadot = _sample_state(draw)
         return EnvState(
             obs=_obs(theta, thetadot),
             t=jnp.zeros((self.num_envs,), jnp.int32),
-            key=key,
+            key=keys,
             inner=(theta, thetadot),
         )
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepResult]:
         theta, thetadot = state.inner
-        torque = MAX_TORQUE * jnp.clip(action.reshape(self.num_envs), -1.0, 1.0).astype(jnp.float32)
+        n = theta.shape[0]  # the state's batch: num_envs, or S * num_envs when folded over seeds
+        torque = MAX_TORQUE * jnp.clip(action.reshape(n), -1.0, 1.0).astype(jnp.float32)
         theta, thetadot, reward = pendulum_dynamics(theta, thetadot, torque)
         next_obs = _obs(theta, thetadot)
         t = state.t + 1
         truncated = t >= self.spec.episode_length
 
         # Cheap enough to sample fresh states every step and select, which avoids a cond.
-        key, sub = jax.random.split(state.key)
-        theta0, thetadot0 = _sample_state(sub, self.num_envs)
+        keys, draw = split_env_keys(state.key)
+        theta0, thetadot0 = _sample_state(draw)
         theta = jnp.where(truncated, theta0, theta)
         thetadot = jnp.where(truncated, thetadot0, thetadot)
         new_state = EnvState(
             obs=jnp.where(truncated[:, None], _obs(theta, thetadot), next_obs),
             t=jnp.where(truncated, 0, t).astype(jnp.int32),
-            key=key,
+            key=keys,
             inner=(theta, thetadot),
         )
         result = StepResult(
             next_obs=next_obs,
             reward=reward.astype(jnp.float32),
-            terminated=jnp.zeros((self.num_envs,), jnp.float32),
+            terminated=jnp.zeros((n,), jnp.float32),
             truncated=truncated.astype(jnp.float32),
-            invalid=jnp.zeros((self.num_envs,), jnp.float32),
+            invalid=jnp.zeros((n,), jnp.float32),
         )
         return new_state, result

@@ -1,14 +1,16 @@
 """Proportional prioritized experience replay (Schaul et al. 2016) on the device.
 
-``PrioritizedBuffer`` wraps the uniform ``ReplayBuffer`` with two complete binary trees stored as
+``PrioritizedBuffer`` wraps the uniform ``ReplayBuffer`` (rows laid out per env, see ``buffer.py``)
+with two complete binary trees stored as
 flat arrays over ``P = next_pow2(capacity)`` leaves, laid out as a 1-based heap: node ``i`` has
 children ``2i`` and ``2i + 1``, the root is node 1, slot ``j`` is leaf ``P + j`` and entry 0 is
 unused (so index arithmetic needs no offsets). Everything is a pure function of a fixed-shape
 pytree, so it runs inside ``jit``/``scan`` and ``vmap`` over seeds.
 
 - ``sum_tree`` holds ``p_j ** alpha`` at the leaves and subtree sums above: sampling is a
-  top-down descent, O(B log C) for a batch of B, with no O(C) cumsum per sample. Leaves of empty
-  slots (``j >= size`` or ``j >= capacity``) are 0 and are never reached.
+  top-down descent, O(B log C) for a batch of B, with no O(C) cumsum per sample. Leaves of rows
+  that hold no sampleable transition (empty, a ring's next-observation row, a final-observation
+  row, ``j >= capacity``) are 0 and are never reached, so no rejection step is needed.
 - ``min_tree`` holds the same leaves (``+inf`` for empty slots) and subtree minima above, so the
   smallest probability needed to normalise importance weights is the root, read in O(1) and kept
   up to date in O(log C) per write. A masked min over the leaf level would save the memory but
@@ -24,12 +26,12 @@ cannot double-count: each internal node is always exactly ``fl(left + right)``.
 
 Memory: the transition data as in ``buffer.py`` plus two float32 trees of ``2 * P`` entries, i.e.
 
-    bytes_per_transition = 4 * (2 * obs_dim + act_dim + 3) + 16 * P / capacity
+    bytes_per_transition(obs_dim, act_dim) + 16 * P / capacity
 
 16 B per transition when the capacity is a power of two, up to ~32 B just above one (1,000,000
-slots round up to P = 2^20: 16.8 B). MJX Ant (27 obs, 8 act): 260 + 16.8 B, so 1M
-transitions cost about 277 MB per seed instead of 260 MB. ``prioritized_buffer_nbytes`` gives the
-exact total.
+slots round up to P = 2^20: 16.8 B). MJX Ant (27 obs, 8 act): 147 + 16.8 B, so 1M
+transitions cost about 164 MB per seed; Gymnasium Ant-v4: 483 + 16.8 B, about 500 MB.
+``prioritized_buffer_nbytes`` gives the exact total.
 
 Precision: sums are float32, so a slot whose mass is below ~2^-24 of the total is sampled with a
 distorted (possibly zero) probability. With ``eps = 1e-6`` and typical TD errors this only
@@ -46,18 +48,20 @@ from flax import struct
 from largerl_jax.replay.buffer import (
     ReplayBuffer,
     Transition,
-    bytes_per_transition,
+    buffer_nbytes,
     gather,
+    has_transitions,
     init_buffer,
     insert,
+    insert_rows,
 )
 
 
 @struct.dataclass
 class PrioritizedBuffer:
     buffer: ReplayBuffer
-    sum_tree: jax.Array  # float32 [2P]: leaves P..2P-1 hold p**alpha, 0 for empty slots
-    min_tree: jax.Array  # float32 [2P]: same leaves, +inf for empty slots; subtree minima above
+    sum_tree: jax.Array  # float32 [2P]: leaves P..2P-1 hold p**alpha, 0 for rows not sampleable
+    min_tree: jax.Array  # float32 [2P]: same leaves, +inf for rows not sampleable; minima above
     max_priority: jax.Array  # float32 scalar: largest raw |td| + eps seen, before ** alpha
 
     @property
@@ -73,14 +77,15 @@ def _num_leaves(capacity: int) -> int:
     return 1 << max(capacity - 1, 0).bit_length()
 
 
-def prioritized_buffer_nbytes(capacity: int, obs_dim: int, act_dim: int) -> int:
-    """Bytes of the arrays that scale with capacity (data + both trees), per seed."""
-    return capacity * bytes_per_transition(obs_dim, act_dim) + 2 * 4 * 2 * _num_leaves(capacity)
+def prioritized_buffer_nbytes(capacity: int, obs_dim: int, act_dim: int, num_envs: int = 1, obs_dtype=jnp.float32) -> int:
+    """Bytes of the arrays that scale with capacity (rows + both trees), per seed."""
+    rows = (capacity // num_envs) * num_envs
+    return buffer_nbytes(capacity, obs_dim, act_dim, num_envs, obs_dtype) + 2 * 4 * 2 * _num_leaves(rows)
 
 
-def init_prioritized(capacity: int, obs_dim: int, act_dim: int) -> PrioritizedBuffer:
-    buf = init_buffer(capacity, obs_dim, act_dim)  # validates capacity
-    p = _num_leaves(capacity)
+def init_prioritized(capacity: int, obs_dim: int, act_dim: int, num_envs: int = 1, obs_dtype=jnp.float32) -> PrioritizedBuffer:
+    buf = init_buffer(capacity, obs_dim, act_dim, num_envs, obs_dtype)  # validates capacity
+    p = _num_leaves(buf.capacity)
     return PrioritizedBuffer(
         buffer=buf,
         sum_tree=jnp.zeros((2 * p,), jnp.float32),
@@ -92,9 +97,11 @@ def init_prioritized(capacity: int, obs_dim: int, act_dim: int) -> PrioritizedBu
 
 
 def _write_leaves(
-    sum_tree: jax.Array, min_tree: jax.Array, slots: jax.Array, values: jax.Array, write: jax.Array
+    sum_tree: jax.Array, min_tree: jax.Array, slots: jax.Array, values: jax.Array, write: jax.Array,
+    min_values: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """Set leaves ``slots[write]`` to ``values[write]`` and rebuild their ancestors.
+    """Set leaves ``slots[write]`` to ``values[write]`` (the min tree to ``min_values``, default
+    the same) and rebuild their ancestors.
 
     ``slots`` must lie in [0, P); entries with ``write`` False leave their leaf alone. Among
     duplicate slots the caller must mark at most one as written: XLA scatters with repeated
@@ -104,7 +111,7 @@ def _write_leaves(
     node = slots.astype(jnp.int32) + p
     leaf_target = jnp.where(write, node, 2 * p)  # out of bounds -> dropped
     sum_tree = sum_tree.at[leaf_target].set(values, mode="drop")
-    min_tree = min_tree.at[leaf_target].set(values, mode="drop")
+    min_tree = min_tree.at[leaf_target].set(values if min_values is None else min_values, mode="drop")
     # Rebuilding a parent from its children is idempotent, so unwritten and duplicate paths are
     # harmless: every writer of a node stores the same value.
     for _ in range(p.bit_length() - 1):
@@ -115,18 +122,20 @@ def _write_leaves(
 
 
 def insert_prioritized(buf: PrioritizedBuffer, batch: Transition, alpha) -> PrioritizedBuffer:
-    """Write n transitions like ``buffer.insert``; each new slot gets ``max_priority ** alpha``.
+    """Store one step of every env like ``buffer.insert``; each new transition row gets
+    ``max_priority ** alpha`` and each next-observation row loses its mass.
 
-    Overwritten slots lose their old priority (the trees are rebuilt along their paths), so a
+    Overwritten rows lose their old priority (the trees are rebuilt along their paths), so a
     stale large or small priority cannot outlive its transition.
     """
-    n = batch.reward.shape[0]
-    cap = buf.capacity
-    slots = (buf.buffer.insert_pos + jnp.arange(n, dtype=jnp.int32)) % cap  # distinct, n <= cap
-    data = insert(buf.buffer, batch)  # raises if n > capacity
+    rows, tail = insert_rows(buf.buffer)  # 2N distinct rows (a ring has at least 2)
+    data = insert(buf.buffer, batch)  # raises unless one transition per env
+    n = rows.shape[0]
     value = jnp.power(buf.max_priority, alpha).astype(jnp.float32)
+    sum_values = jnp.concatenate([jnp.full((n,), value), jnp.zeros((n,), jnp.float32)])
+    min_values = jnp.concatenate([jnp.full((n,), value), jnp.full((n,), jnp.inf, jnp.float32)])
     sum_tree, min_tree = _write_leaves(
-        buf.sum_tree, buf.min_tree, slots, jnp.full((n,), value), jnp.ones((n,), bool)
+        buf.sum_tree, buf.min_tree, jnp.concatenate([rows, tail]), sum_values, jnp.ones((2 * n,), bool), min_values
     )
     return buf.replace(buffer=data, sum_tree=sum_tree, min_tree=min_tree)
 
@@ -177,7 +186,7 @@ def sample_prioritized_indices(
     frac = (strata + jax.random.uniform(key, (batch_size,), jnp.float32)) / batch_size
     idx, ratio = _descend(buf.sum_tree, buf.min_tree, frac)
     weights = jnp.power(ratio, -jnp.asarray(beta, jnp.float32))
-    weights = jnp.where(buf.buffer.size > 0, weights, 1.0).astype(jnp.float32)
+    weights = jnp.where(has_transitions(buf.buffer), weights, 1.0).astype(jnp.float32)
     return idx, weights
 
 
@@ -196,8 +205,8 @@ def update_priorities(
     """Set p_i = |td_i| + eps for the sampled slots; the trees store p_i ** alpha.
 
     Repeated indices behave as if the updates were applied in batch order (the last one wins),
-    independent of how the backend orders scatters. Indices outside the filled range are
-    ignored so they cannot give mass to an empty slot. ``max_priority`` becomes the largest raw
+    independent of how the backend orders scatters. Indices of rows that hold no sampleable
+    transition are ignored so they cannot give mass to an empty or next-observation row. ``max_priority`` becomes the largest raw
     p_i of every applied entry, duplicates included.
     """
     idx = idx.astype(jnp.int32).reshape(-1)
@@ -205,14 +214,14 @@ def update_priorities(
     n = idx.shape[0]
     if n == 0:
         return buf
-    valid = (idx >= 0) & (idx < buf.buffer.size)
+    safe = jnp.clip(idx, 0, buf.capacity - 1)
+    valid = (idx >= 0) & (idx < buf.capacity) & buf.buffer.valid[safe]
     # Last occurrence of each slot: a stable sort keeps batch order inside a run of equal
     # indices, so the run's final element is the latest update. O(B log B), no O(C) scratch.
     order = jnp.argsort(idx, stable=True)
     sorted_idx = idx[order]
     last_in_run = jnp.concatenate([sorted_idx[:-1] != sorted_idx[1:], jnp.ones((1,), bool)])
     is_last = jnp.zeros((n,), bool).at[order].set(last_in_run)
-    safe = jnp.clip(idx, 0, buf.capacity - 1)
     values = jnp.power(prio, alpha).astype(jnp.float32)
     sum_tree, min_tree = _write_leaves(buf.sum_tree, buf.min_tree, safe, values, valid & is_last)
     max_priority = jnp.maximum(buf.max_priority, jnp.max(jnp.where(valid, prio, 0.0)))

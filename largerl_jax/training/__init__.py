@@ -1,5 +1,6 @@
 from largerl_jax.training.config import run_config, validate
-from largerl_jax.training.loop import DeviceLoop, Learner, VmappedDeviceLoop
+from largerl_jax.training.learner import Learner, PrioritySettings
+from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run
 from largerl_jax.training.state import TrainState
 
@@ -7,8 +8,9 @@ __all__ = [
     "DeviceLoop",
     "DivergenceError",
     "Learner",
+    "PrioritySettings",
+    "SeedBatchedDeviceLoop",
     "TrainState",
-    "VmappedDeviceLoop",
     "make_driver",
     "plan_segments",
     "run",

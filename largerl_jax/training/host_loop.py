@@ -3,7 +3,12 @@
 The envs live in Python, so an iteration is two compiled calls around a host step: act for all
 seeds at once, step each seed's vector env, then store and learn for all seeds at once. The
 replay, agent and PRNG keys still live in the train state; the Gymnasium physics state does not,
-so a resumed run starts fresh episodes (its learner state is restored exactly).
+so a resumed run starts fresh episodes (its learner state is restored exactly, and the replay
+keeps the last stored next observations as final ones, see ``replay.break_episodes``).
+
+No call copies the replay: ``act`` reads the agent and the keys only and returns actions and
+new keys (returning the whole train state from a call that does not donate it copied the buffer
+on every action), and store-and-learn donates the train state so the insert is in place.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax import replay
-from largerl_jax.training.loop import Learner, _chunk_mean, _finite
+from largerl_jax.training.learner import Learner, all_finite, chunk_mean
 from largerl_jax.training.state import TrainState
 
 
@@ -31,13 +36,13 @@ class HostLoop:
         self._episode_return = np.zeros((len(self.seeds), num_envs), np.float32)
         self._evals = 0
 
-        def act(ts, obs, warmup: bool):  # (pre-training never acts)
-            key, k_act = jax.random.split(ts.key)
+        def act(agent_state, key, obs, warmup: bool):  # (pre-training never acts)
+            key, k_act = jax.random.split(key)
             if warmup:
                 action = jax.random.uniform(k_act, (num_envs, self.spec.act_dim), minval=-1.0, maxval=1.0)
             else:
-                action = self.agent.act(ts.agent, obs, k_act, False)
-            return ts.replace(key=key), action
+                action = self.agent.act(agent_state, obs, k_act, False)
+            return action, key
 
         def store_and_learn(ts, trans, phase: str):
             if phase != "pretrain":
@@ -47,13 +52,23 @@ class HostLoop:
             ts, metrics = learner.learn(ts, pretrain=phase == "pretrain")
             return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
 
-        self._act = {w: jax.jit(jax.vmap(lambda ts, o, w=w: act(ts, o, w))) for w in (False, True)}
+        self._act = {w: jax.jit(jax.vmap(lambda a, k, o, w=w: act(a, k, o, w))) for w in (False, True)}
         self._learn = {
             p: jax.jit(jax.vmap(lambda ts, t, p=p: store_and_learn(ts, t, p)), donate_argnums=(0,))
             for p in ("warmup", "pretrain", "train")
         }
         self._deterministic = jax.jit(jax.vmap(lambda a, o: self.agent.act(a, o, jax.random.PRNGKey(0), True)))
-        self._finite = jax.jit(jax.vmap(lambda a: _finite(a)))
+        self._finite = jax.jit(jax.vmap(all_finite))
+        self._break_episodes = jax.jit(jax.vmap(learner.break_episodes), donate_argnums=(0,))
+
+    def learn_fn(self, phase: str):
+        """The jitted store-and-learn program of a phase (for ``.lower(...)`` in benchmarks and
+        HLO checks); it takes (train state, Transition batch [S, N, ...])."""
+        return self._learn[phase]
+
+    def act_fn(self, warmup: bool = False):
+        """The jitted act program: (agent states, keys, obs [S, N, obs_dim]) -> (actions, keys)."""
+        return self._act[warmup]
 
     def init(self, keys, replay_capacity: int) -> TrainState:
         return jax.jit(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)))(keys)
@@ -68,6 +83,7 @@ class HostLoop:
     def chunk(self, ts: TrainState, num_iterations: int, phase: str):
         if self._obs is None:
             self._reset()
+            ts = self._break_episodes(ts)  # a no-op on a fresh replay
         history = []
         finished_sum = np.zeros(len(self.seeds))
         finished_n = np.zeros(len(self.seeds))
@@ -77,14 +93,15 @@ class HostLoop:
                 history.append(metrics)
             num_iterations = 0
         for _ in range(num_iterations):
-            ts, action = self._act[phase == "warmup"](ts, jnp.asarray(self._obs))
+            action, key = self._act[phase == "warmup"](ts.agent, ts.key, self._obs)
+            ts = ts.replace(key=key)
             action = np.asarray(action)
             results = [env.step(a) for env, a in zip(self.envs, action)]
             obs = self._obs
             self._obs = np.stack([r[0] for r in results])
             info = {k: np.stack([r[1][k] for r in results]) for k in ("next_obs", "reward", "terminated", "truncated")}
             trans = replay.Transition(obs=obs, action=action, **info)
-            ts, metrics = self._learn[phase](ts, jax.tree.map(jnp.asarray, trans))
+            ts, metrics = self._learn[phase](ts, trans)
             history.append(metrics)
             done = np.maximum(info["terminated"], info["truncated"])
             self._episode_return += info["reward"]
@@ -94,7 +111,7 @@ class HostLoop:
         metrics = {}
         if history and history[0]:
             stacked = {k: jnp.stack([m[k] for m in history], axis=1) for k in history[0]}
-            metrics = jax.vmap(_chunk_mean)(stacked)
+            metrics = jax.vmap(chunk_mean)(stacked)
         metrics["train_return"] = jnp.asarray(np.where(finished_n > 0, finished_sum / np.maximum(finished_n, 1), np.nan))
         metrics["train_episodes"] = jnp.asarray(finished_n)
         metrics["env_invalid_steps"] = jnp.zeros(len(self.seeds))  # Gymnasium raises on blow-ups itself

@@ -1,8 +1,14 @@
-"""Scan-composed training for one seed; the runner jits and vmaps these over seeds.
+"""Scan-composed training of S seeds with envs that step inside jit (pure-JAX, Brax/MJX).
 
-An iteration collects one step from each of the N parallel envs with the latest policy, stores
-the N transitions, then takes U gradient steps: the update-to-data ratio is U / N. A chunk is a
-``lax.scan`` over iterations; metrics come back as chunk averages, nothing is printed inside.
+An iteration collects one step from each of the N parallel envs of every seed with that seed's
+latest policy, stores the N transitions in each seed's replay, then takes U gradient steps per
+seed: the update-to-data ratio is U / N. A chunk is a ``lax.scan`` over iterations; metrics
+come back as per-seed chunk averages, nothing is printed inside.
+
+Seeds are a leading axis of the train state. The agent's act, the replay and the updates are
+vmapped over it, but the S x N envs are stepped as one folded batch (``envs.fold_envs``): under
+a vmap, the env's "reset only if some episode ended" cond would become a select, running reset
+physics on every step for every env.
 
 A chunk runs one phase: 'warmup' (uniform random actions, no updates), 'pretrain' (the agent's
 pre-training updates on the warm-up data, no env steps, e.g. OFENet) or 'train'.
@@ -10,153 +16,60 @@ pre-training updates on the warm-up data, no env steps, e.g. OFENet) or 'train'.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
 from largerl_jax import replay
 from largerl_jax.agents import Agent
+from largerl_jax.envs import fold_envs, unfold_envs
+from largerl_jax.training.learner import Learner, all_finite
 from largerl_jax.training.state import TrainState
 
 PHASES = ("warmup", "pretrain", "train")
+EVAL_KEY_SALT = 0x5EED
 
 
-def _finite(tree) -> jax.Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
-    return jnp.all(jnp.stack(leaves))
-
-
-def _chunk_mean(stacked: dict) -> dict:
-    # nanmean: some metrics are NaN on purpose when undefined (TD3's actor loss on critic-only steps).
-    return {k: jnp.nanmean(v) for k, v in stacked.items()}
-
-
-@dataclasses.dataclass(frozen=True)
-class PrioritySettings:
-    """Proportional prioritized replay (Schaul et al. 2016): P(i) ~ p_i^alpha with p_i the latest
-    |TD error| + eps; importance weights with exponent beta, annealed linearly from beta0 to 1
-    over ``beta_steps`` gradient steps (the run's total)."""
-
-    alpha: float
-    beta0: float
-    eps: float
-    beta_steps: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Learner:
-    """Replay insertion and the U gradient steps, shared by on-device and host env loops."""
-
-    agent: Agent
-    batch_size: int
-    updates_per_iteration: int
-    priority: PrioritySettings | None = None  # None: uniform replay
-
-    def init_state(self, key: jax.Array, replay_capacity: int, spec) -> TrainState:
-        """Agent, replay, key and counters; the env loop adds its env state."""
-        k_agent, k_run = jax.random.split(key)
-        return TrainState(
-            agent=self.agent.init(k_agent),
-            replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim),
-            env=None,
-            key=k_run,
-            env_steps=jnp.int32(0),
-            grad_steps=jnp.int32(0),
-            episode_return=None,
-        )
-
-    def init_replay(self, capacity: int, obs_dim: int, act_dim: int):
-        if self.priority is None:
-            return replay.init_buffer(capacity, obs_dim, act_dim)
-        return replay.init_prioritized(capacity, obs_dim, act_dim)
-
-    def _uniform(self, buffer):
-        return buffer if self.priority is None else buffer.buffer
-
-    def store(self, ts: TrainState, trans: replay.Transition) -> TrainState:
-        if self.priority is None:
-            buffer = replay.insert(ts.replay, trans)
-        else:
-            buffer = replay.insert_prioritized(ts.replay, trans, self.priority.alpha)
-        return ts.replace(replay=buffer, env_steps=ts.env_steps + trans.reward.shape[0])
-
-    def learn(self, ts: TrainState, pretrain: bool = False) -> tuple[TrainState, dict]:
-        """U updates (``agent.update``, or ``agent.pretrain`` for the pre-training phase, which
-        does not count as gradient steps of the agent)."""
-        if self.priority is not None and not pretrain:
-            return self._learn_prioritized(ts)
-        update = self.agent.pretrain if pretrain else self.agent.update
-        key, k_sample, k_update = jax.random.split(ts.key, 3)
-        u, b = self.updates_per_iteration, self.batch_size
-        # All U batches are gathered before the update scan, so the buffer is read once.
-        buffer = self._uniform(ts.replay)
-        idx = replay.sample_indices(buffer, k_sample, u * b).reshape(u, b)
-        batches = replay.gather(buffer, idx)
-
-        def grad_step(agent_state, inputs):
-            batch, k = inputs
-            agent_state, metrics = update(agent_state, batch, k)
-            metrics.pop("priority", None)
-            return agent_state, metrics
-
-        agent_state, metrics = jax.lax.scan(grad_step, ts.agent, (batches, jax.random.split(k_update, u)))
-        grad_steps = ts.grad_steps + (0 if pretrain else self.updates_per_iteration)
-        ts = ts.replace(agent=agent_state, key=key, grad_steps=grad_steps)
-        return ts, metrics
-
-    def _learn_prioritized(self, ts: TrainState) -> tuple[TrainState, dict]:
-        """U updates, each sampling with the priorities the previous one wrote."""
-        p = self.priority
-        beta_at = replay.linear_schedule(p.beta0, 1.0, p.beta_steps)
-        key, sub = jax.random.split(ts.key)
-
-        def grad_step(carry, k):
-            agent_state, buffer, step = carry
-            k_sample, k_update = jax.random.split(k)
-            beta = beta_at(step)
-            idx, weights = replay.sample_prioritized_indices(buffer, k_sample, self.batch_size, beta)
-            batch = replay.gather(buffer.buffer, idx)
-            agent_state, metrics = self.agent.update(agent_state, batch, k_update, weights=weights)
-            buffer = replay.update_priorities(buffer, idx, metrics.pop("priority"), p.alpha, p.eps)
-            metrics["per_beta"] = beta
-            metrics["per_weight_mean"] = weights.mean()
-            return (agent_state, buffer, step + 1), metrics
-
-        carry = (ts.agent, ts.replay, ts.grad_steps)
-        (agent_state, buffer, grad_steps), metrics = jax.lax.scan(
-            grad_step, carry, jax.random.split(sub, self.updates_per_iteration)
-        )
-        return ts.replace(agent=agent_state, replay=buffer, key=key, grad_steps=grad_steps), metrics
+def _split(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    pairs = jax.vmap(jax.random.split)(keys)
+    return pairs[:, 0], pairs[:, 1]
 
 
 @dataclasses.dataclass(frozen=True)
 class DeviceLoop:
-    """Training and evaluation for envs that step inside jit (pure-JAX, Brax/MJX)."""
+    """Training and evaluation of a seed-batched train state (every leaf leads with S)."""
 
     learner: Learner
-    env: object  # JaxVecEnv with N envs
-    eval_env: object  # JaxVecEnv with E envs
+    env: object  # JaxVecEnv with N envs per seed
+    eval_env: object  # JaxVecEnv with E envs per seed
 
     @property
     def agent(self) -> Agent:
         return self.learner.agent
 
-    def init(self, key: jax.Array, replay_capacity: int) -> TrainState:
+    def init_one(self, key: jax.Array, replay_capacity: int) -> TrainState:
+        """One seed's train state (vmap it over seed keys)."""
         k_state, k_env = jax.random.split(key)
         ts = self.learner.init_state(k_state, replay_capacity, self.env.spec)
         return ts.replace(
             env=self.env.reset(k_env), episode_return=jnp.zeros((self.env.num_envs,), jnp.float32)
         )
 
+    def _step_envs(self, env, env_state, action):
+        """One step of the S x N envs of all seeds as a single batch."""
+        num_seeds = action.shape[0]
+        folded, res = env.step(fold_envs(env_state), fold_envs(action))
+        return unfold_envs(folded, num_seeds), unfold_envs(res, num_seeds)
+
     def _collect(self, ts: TrainState, random_actions: bool):
-        key, k_act = jax.random.split(ts.key)
-        obs = ts.env.obs
+        key, k_act = _split(ts.key)
+        obs = ts.env.obs  # [S, N, obs_dim]
         if random_actions:
-            action = jax.random.uniform(k_act, (self.env.num_envs, self.env.spec.act_dim), minval=-1.0, maxval=1.0)
+            shape = (self.env.num_envs, self.env.spec.act_dim)
+            action = jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(k_act)
         else:
-            action = self.agent.act(ts.agent, obs, k_act, False)
-        env_state, res = self.env.step(ts.env, action)
+            action = jax.vmap(lambda a, o, k: self.agent.act(a, o, k, False))(ts.agent, obs, k_act)
+        env_state, res = self._step_envs(self.env, ts.env, action)
         trans = replay.Transition(
             obs=obs,
             action=action,
@@ -168,87 +81,92 @@ class DeviceLoop:
         done = jnp.maximum(res.terminated, res.truncated)
         ep_ret = ts.episode_return + res.reward
         episode_stats = {
-            "finished_return_sum": jnp.sum(done * ep_ret),
-            "finished_episodes": jnp.sum(done),
-            "invalid_steps": jnp.sum(res.invalid),
+            "finished_return_sum": jnp.sum(done * ep_ret, axis=1),
+            "finished_episodes": jnp.sum(done, axis=1),
+            "invalid_steps": jnp.sum(res.invalid, axis=1),
         }
         ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
         return ts, trans, episode_stats
 
     def chunk(self, ts: TrainState, num_iterations: int, phase: str) -> tuple[TrainState, dict]:
-        """``num_iterations`` iterations of one phase (see the module docstring)."""
+        """``num_iterations`` iterations of one phase (see the module docstring); metrics [S]."""
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+        num_seeds = ts.key.shape[0]
+        store = jax.vmap(self.learner.store)
+        learn = jax.vmap(lambda t: self.learner.learn(t, pretrain=phase == "pretrain"))
 
         def iteration(ts, _):
-            out = {"finished_episodes": 0.0, "finished_return_sum": 0.0, "invalid_steps": 0.0}
+            zeros = jnp.zeros((num_seeds,), jnp.float32)
+            out = {"finished_episodes": zeros, "finished_return_sum": zeros, "invalid_steps": zeros}
             if phase != "pretrain":
                 ts, trans, out = self._collect(ts, random_actions=phase == "warmup")
-                ts = self.learner.store(ts, trans)
+                ts = store(ts, trans)
             if phase != "warmup":
-                ts, metrics = self.learner.learn(ts, pretrain=phase == "pretrain")
-                out = {**out, **{k: jnp.nanmean(v) for k, v in metrics.items()}}
+                ts, metrics = learn(ts)
+                out = {**out, **{k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}}
             return ts, out
 
         ts, stacked = jax.lax.scan(iteration, ts, None, length=num_iterations)
-        finished = stacked.pop("finished_episodes").sum()
-        ret_sum = stacked.pop("finished_return_sum").sum()
-        invalid = stacked.pop("invalid_steps").sum()
-        metrics = _chunk_mean(stacked)
+        finished = stacked.pop("finished_episodes").sum(axis=0)
+        ret_sum = stacked.pop("finished_return_sum").sum(axis=0)
+        invalid = stacked.pop("invalid_steps").sum(axis=0)
+        metrics = {k: jnp.nanmean(v, axis=0) for k, v in stacked.items()}
         metrics["train_return"] = jnp.where(finished > 0, ret_sum / jnp.maximum(finished, 1.0), jnp.nan)
         metrics["train_episodes"] = finished
         metrics["env_invalid_steps"] = invalid
-        metrics["finite"] = _finite(ts.agent)
+        metrics["finite"] = jax.vmap(all_finite)(ts.agent)
         return ts, metrics
 
-    def evaluate(self, ts: TrainState, key: jax.Array) -> jax.Array:
-        """Deterministic-policy returns of E episodes run in parallel, one per eval env: [E]."""
+    def evaluate(self, ts: TrainState) -> jax.Array:
+        """Deterministic-policy returns of E episodes per seed, run in parallel: [S, E]."""
         env = self.eval_env
-        env_state = env.reset(key)
-        num = env.num_envs
+        keys = jax.vmap(lambda k: jax.random.fold_in(k, EVAL_KEY_SALT))(ts.key)
+        env_state = jax.vmap(env.reset)(keys)
+        shape = (keys.shape[0], env.num_envs)
 
         def step(carry, _):
             env_state, ret, alive = carry
-            action = self.agent.act(ts.agent, env_state.obs, key, True)
-            env_state, res = env.step(env_state, action)
+            action = jax.vmap(lambda a, o, k: self.agent.act(a, o, k, True))(ts.agent, env_state.obs, keys)
+            env_state, res = self._step_envs(env, env_state, action)
             ret = ret + alive * res.reward
             alive = alive * (1.0 - jnp.maximum(res.terminated, res.truncated))
             return (env_state, ret, alive), None
 
-        init = (env_state, jnp.zeros((num,), jnp.float32), jnp.ones((num,), jnp.float32))
+        init = (env_state, jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32))
         (_, ret, _), _ = jax.lax.scan(step, init, None, length=env.spec.episode_length)
         return ret
 
 
-def compile_vmapped(fn: Callable, donate: bool = True):
-    """jit(vmap(fn)) over the leading seed axis of every argument; donating the train state lets
-    XLA update the replay buffer in place."""
-    return jax.jit(jax.vmap(fn), donate_argnums=(0,) if donate else ())
-
-
-class VmappedDeviceLoop:
-    """A DeviceLoop over S seeds: one jit(vmap(...)) program per chunk length, compiled once."""
+class SeedBatchedDeviceLoop:
+    """A DeviceLoop's compiled programs: one per (chunk length, phase), each jitted once with the
+    train state donated so that XLA updates the replay buffers in place."""
 
     def __init__(self, loop: DeviceLoop):
         self.loop = loop
         self._chunks: dict = {}
-        self._eval = jax.jit(jax.vmap(lambda ts: loop.evaluate(ts, jax.random.fold_in(ts.key, 0x5EED))))
+        self._eval = jax.jit(loop.evaluate)
 
     def init(self, keys: jax.Array, replay_capacity: int) -> TrainState:
-        return jax.jit(jax.vmap(lambda k: self.loop.init(k, replay_capacity)))(keys)
+        return jax.jit(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)))(keys)
 
     def abstract_state(self, keys: jax.Array, replay_capacity: int):
-        return jax.eval_shape(jax.vmap(lambda k: self.loop.init(k, replay_capacity)), keys)
+        return jax.eval_shape(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)), keys)
 
-    def chunk(self, ts: TrainState, num_iterations: int, phase: str):
+    def chunk_fn(self, num_iterations: int, phase: str):
+        """The jitted chunk program (for ``.lower(...)`` in benchmarks and HLO checks)."""
         fn = self._chunks.get((num_iterations, phase))
         if fn is None:
-            fn = compile_vmapped(lambda s: self.loop.chunk(s, num_iterations, phase))
+            fn = jax.jit(lambda s: self.loop.chunk(s, num_iterations, phase), donate_argnums=(0,))
             self._chunks[(num_iterations, phase)] = fn
-        return fn(ts)
+        return fn
+
+    def chunk(self, ts: TrainState, num_iterations: int, phase: str):
+        return self.chunk_fn(num_iterations, phase)(ts)
 
     def evaluate(self, ts: TrainState) -> jax.Array:
         return self._eval(ts)
 
     def close(self) -> None:
         pass
+

@@ -19,7 +19,8 @@ from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.config import pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
-from largerl_jax.training.loop import DeviceLoop, Learner, PrioritySettings, VmappedDeviceLoop
+from largerl_jax.training.learner import Learner, PrioritySettings
+from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.progress import Progress
 
 
@@ -43,6 +44,7 @@ def make_driver(cfg, seeds: list[int]):
         agent=agent,
         batch_size=cfg.agent.batch_size,
         updates_per_iteration=cfg.updates_per_iteration,
+        num_envs=cfg.env.num_envs,
         priority=priority,
     )
     if is_host_env(env):
@@ -55,7 +57,7 @@ def make_driver(cfg, seeds: list[int]):
             seeds,
         )
     eval_env = make_env(cfg.env.name, cfg.env.eval_episodes, **env_kwargs)
-    return VmappedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
+    return SeedBatchedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
 
 
 def plan_segments(cfg) -> list[tuple[int, str]]:

@@ -20,8 +20,8 @@ from largerl_jax.features import (
     state_features,
 )
 from largerl_jax.networks import param_table, total_params
-from largerl_jax.replay import Transition, init_buffer, insert
-from fake_transitions import gaussian
+from largerl_jax.replay import Transition
+from fake_transitions import flat_buffer, gaussian
 
 OBS, ACT = 5, 3
 SMALL = dict(num_layers=2, units=8)
@@ -299,7 +299,7 @@ def test_predict_dims_prefix():
 def test_pretrain_runs_cfg_pretrain_updates():
     cfg = ofenet_config(pretrain_updates=3, batch_size=8, **SMALL)
     state = init_ofenet(cfg, jax.random.key(0), OBS, ACT)
-    buffer = insert(init_buffer(64, OBS, ACT), _batch(jax.random.key(1), n=40))
+    buffer = flat_buffer(_batch(jax.random.key(1), n=40))
     state, metrics = jax.jit(functools.partial(pretrain_ofenet, cfg))(state, buffer, jax.random.key(2))
     assert int(state.step) == 3 and metrics["ofe_loss"].shape == (3,)
     assert np.all(np.isfinite(metrics["ofe_loss"]))
@@ -351,7 +351,7 @@ def test_aux_loss_learns_ant_dynamics(ant_transitions):
     # only to get there in ~2.5K updates on a CPU.
     cfg = ofenet_config(num_layers=2, units=64, predict_dims=ANT_PREDICT, learning_rate=1e-3, batch_size=256)
     state = init_ofenet(cfg, jax.random.key(0), obs_dim, act_dim)
-    buffer = insert(init_buffer(train.obs.shape[0], obs_dim, act_dim), train)
+    buffer = flat_buffer(jax.tree.map(jnp.asarray, train))
     pretrain = jax.jit(functools.partial(pretrain_ofenet, cfg, num_updates=2500))
     state, metrics = pretrain(state, buffer, jax.random.key(1))
 

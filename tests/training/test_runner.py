@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from largerl_jax import replay
 from largerl_jax.training import DivergenceError, make_driver, plan_segments, run, run_config, validate
 
 SKIP = {"wall_time_s"}
@@ -124,7 +125,11 @@ def test_truncated_transitions_keep_true_final_obs(tiny_pendulum):
     driver = make_driver(cfg, [0])
     ts = driver.init(jnp.stack([jax.random.PRNGKey(0)]), cfg.replay_capacity)
     ts, metrics = driver.chunk(ts, 400, "warmup")
-    data = jax.tree.map(lambda x: np.asarray(x[0]), ts.replay.data)
+    buffer = jax.tree.map(lambda x: x[0], ts.replay)
+    data = replay.stored_transitions(buffer)
+    assert len(data.reward) == 400
+    # each episode end left its final observation in a row of its own (rows 200 and 401)
+    assert np.flatnonzero(~np.asarray(buffer.valid))[:2].tolist() == [200, 401]
     # pendulum: time limit 200, never terminates
     assert data.truncated.sum() == 2 and data.terminated.sum() == 0
     assert list(np.flatnonzero(data.truncated)) == [199, 399]
@@ -188,10 +193,10 @@ def test_invalid_simulator_steps_are_counted(tiny_pendulum):
     cfg = tiny_pendulum()
     env = Flaky(2)
     agent = make_agent(cfg.agent, 3, 1)
-    loop = DeviceLoop(learner=Learner(agent, 64, 1), env=env, eval_env=PendulumVecEnv(1))
-    ts = loop.init(jax.random.PRNGKey(0), 500)
+    loop = DeviceLoop(learner=Learner(agent, 64, 1, num_envs=2), env=env, eval_env=PendulumVecEnv(1))
+    ts = jax.vmap(lambda k: loop.init_one(k, 500))(jnp.stack([jax.random.PRNGKey(0)]))
     _, metrics = jax.jit(lambda s: loop.chunk(s, 100, "warmup"))(ts)
-    assert int(metrics["env_invalid_steps"]) == 10
+    assert metrics["env_invalid_steps"].tolist() == [10]
     records = run(tiny_pendulum(), num_seeds=1, progress=False)
     assert all(r["env_invalid_steps"] == 0 for r in records)
 
