@@ -83,11 +83,15 @@ class QNetwork(_Head):
     def __call__(self, obs, action=None, train: bool = False, masks: Masks = None):
         # action=None: ``obs`` already is the critic input (e.g. OFENet's state-action features).
         x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
+        # Each member gets its own copy of the input: with an unmapped (shared) input the first
+        # layer becomes a dot that XLA:CPU runs at half the speed of a batched one (184 vs 386
+        # GFLOP/s for 2 x [256, 4207] x [4207, 2048]), and its weight gradient likewise.
+        x = jnp.broadcast_to(x, (self.num_q,) + x.shape)
         members = nn.vmap(
             _QMember,
             variable_axes={"params": 0, "spectral": 0, "batch_stats": 0},
             split_rngs={"params": True},
-            in_axes=(None, 0),
+            in_axes=(0, 0),
             out_axes=0,
             axis_size=self.num_q,
         )
