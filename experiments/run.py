@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config {point_cfg.name}: {args.seeds} seed(s), workdir {point_dir}", file=sys.stderr)
         try:
             records = run(point_cfg, workdir=point_dir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
-        except (ValueError, FileExistsError, FileNotFoundError) as e:
+        except (ValueError, FileExistsError, FileNotFoundError, MemoryError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         except DivergenceError as e:

@@ -5,6 +5,7 @@ import ml_collections
 
 from largerl_jax.agents import AGENT_CONFIGS, agent_config
 from largerl_jax.networks import validate_torso_config
+from largerl_jax.training.precision import validate_matmul_precision
 
 _CHOICES = {"critic_loss": ("mse", "huber"), "features": ("raw", "ofenet")}
 
@@ -41,6 +42,15 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.prioritized_replay.beta0 = 0.4  # importance-weight exponent at the start, annealed to 1
     cfg.prioritized_replay.eps = 1e-6  # added to |TD error| so no transition gets zero priority
 
+    # Accelerator knobs (see largerl_jax/training/precision.py and placement.py).
+    # 'default' | 'highest' | 'tf32' | 'bf16': precision of every matrix multiply. 'default' is
+    # the backend's (TF32 on recent NVIDIA GPUs, float32 on CPU); 'bf16' multiplies bfloat16
+    # inputs into float32 while parameters and optimizer states stay float32.
+    cfg.matmul_precision = "default"
+    # Throughput on a GPU comes from many envs and large batches at a low update-to-data ratio
+    # (FastTD3-style): env.num_envs in the thousands, agent.batch_size in the thousands, and
+    # updates_per_iteration U a few per iteration (UTD = U / num_envs); see the *_fast configs.
+
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
     cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
     cfg.checkpoint_every_env_steps = 100_000  # must be a multiple of the eval cadence; 0 = only at the end
@@ -67,8 +77,20 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         )
     if cfg.updates_per_iteration < 1:
         problems.append("updates_per_iteration must be >= 1")
-    if cfg.replay_capacity < max(n, cfg.agent.batch_size):
-        problems.append(f"replay_capacity={cfg.replay_capacity} must be at least num_envs and batch_size")
+    if cfg.replay_capacity < max(2 * n, cfg.agent.batch_size):
+        problems.append(
+            f"replay_capacity={cfg.replay_capacity} must be at least batch_size={cfg.agent.batch_size} and "
+            f"2 x env.num_envs={2 * n} (each env's ring holds a transition and its next observation)"
+        )
+    elif n > 0 and cfg.replay_capacity % n:
+        problems.append(
+            f"replay_capacity={cfg.replay_capacity} must be a multiple of env.num_envs={n} "
+            "(the replay is one ring of rows per env)"
+        )
+    try:
+        validate_matmul_precision(cfg.matmul_precision)
+    except ValueError as e:
+        problems.append(str(e))
     ck = cfg.checkpoint_every_env_steps
     if ck < 0 or (ck and cfg.eval_every_env_steps > 0 and ck % cfg.eval_every_env_steps):
         problems.append(

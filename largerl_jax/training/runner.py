@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.training.checkpoint import Checkpointer
@@ -21,6 +22,8 @@ from largerl_jax.training.config import pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
+from largerl_jax.training.memory import check_fits, memory_report
+from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
 
 
@@ -142,9 +145,24 @@ def run(
     (one per seed and evaluation), which are also appended to ``workdir/metrics.jsonl``.
 
     ``stop_after_env_steps`` ends the process early at the first chunk boundary past it, as an
-    interruption would (used to test resumption).
+    interruption would (used to test resumption). Every program of the run is compiled under
+    ``cfg.matmul_precision``.
     """
     validate(cfg)
+    with matmul_precision(cfg.matmul_precision):
+        return _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps)
+
+
+def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
+    """The train state's memory, from abstract shapes (nothing allocated)."""
+    abstract = driver.abstract_state(keys, cfg.replay_capacity)
+    spec = driver.spec if isinstance(driver, HostLoop) else driver.loop.env.spec
+    n = cfg.env.num_envs
+    rows = (cfg.replay_capacity // n) * n
+    return memory_report(abstract, len(keys), rows, replay.bytes_per_transition(spec.obs_dim, spec.act_dim))
+
+
+def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> list[dict]:
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     seeds = [cfg.seed + i for i in range(num_seeds)]
@@ -177,6 +195,14 @@ def run(
         raise ValueError("--resume needs --workdir")
 
     driver = make_driver(cfg, seeds)
+    try:
+        report, figures = estimate_memory(cfg, driver, keys)
+        if progress:
+            print(report, file=sys.stderr)
+        check_fits(figures)
+    except MemoryError:
+        driver.close()
+        raise
     segments = plan_segments(cfg)
     n = cfg.env.num_envs
     done_segments, wall_offset = 0, 0.0
