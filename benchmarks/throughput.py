@@ -39,7 +39,14 @@ def _parser():
 
 
 def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
-    """Times one configuration in this process."""
+    """Times one configuration in this process, compiled under its ``matmul_precision``."""
+    from largerl_jax.training.precision import matmul_precision
+
+    with matmul_precision(cfg.matmul_precision):
+        return _measure(cfg, num_seeds, iterations, repeats)
+
+
+def _measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -102,6 +109,7 @@ def measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
         "peak_memory_kind": peak_kind,
         "device": str(device),
         "replay_capacity": cfg.replay_capacity,
+        "matmul_precision": cfg.matmul_precision,
         "replay_copy_audit": audit.summary(),
     }
 

@@ -31,6 +31,15 @@ def test_required_configs_exist_and_validate():
     assert get_config("humanoid_sac_v1").agent.reward_scale == 20.0
 
 
+def test_fast_configs_are_the_many_envs_few_updates_regime():
+    cfg = get_config("ant_sac_fast")
+    assert cfg.env.name == "ant" and cfg.agent.name == "sac"
+    assert cfg.env.num_envs == 1024 and cfg.updates_per_iteration == 2 and cfg.agent.batch_size == 8192
+    assert cfg.replay_capacity // cfg.env.num_envs == 1000  # rows per env ring
+    assert cfg.updates_per_iteration / cfg.env.num_envs < 0.01  # update-to-data ratio
+    assert "gym_ant_sac_fast" not in list_configs()  # host envs cannot feed 1024 envs
+
+
 def test_configs_are_fresh_objects():
     a = get_config("ant_sac")
     a.agent.gamma = 0.5
