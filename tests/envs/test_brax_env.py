@@ -122,3 +122,39 @@ def test_ant_short_rollout():
     done = np.asarray(out.terminated + out.truncated)
     assert done[3].all()  # time limit at step 4 unless it fell first
     np.testing.assert_array_equal(np.asarray(t)[3], 0)
+
+
+def test_resets_run_only_for_envs_that_ended(monkeypatch):
+    """Up to an eighth of the batch resets through a K-env reset; the states equal those of a
+    whole-batch reset (each env draws from its own key)."""
+    import largerl_jax.envs.brax_env as brax_env
+
+    def rollout_with_reset_sizes(env):
+        sizes = []
+        full = env._reset_batch
+
+        def counted(keys):
+            jax.debug.callback(lambda: sizes.append(keys.shape[0]))
+            return full(keys)
+
+        env._reset_batch = counted
+        first, _, (out, obs, t) = _run(env, 40, jax.random.PRNGKey(7))
+        jax.effects_barrier()
+        return sizes, out, obs
+
+    n = 16
+    sizes, out, obs = rollout_with_reset_sizes(BraxVecEnv("inverted_pendulum", n, backend="mjx", episode_length=25))
+    assert brax_env.max_resets_per_step(n) == 2
+    ended = np.asarray(jnp.maximum(out.terminated, out.truncated)).sum(axis=1)
+    steps_with_ends = int((ended > 0).sum())
+    assert steps_with_ends > 5
+    # the initial reset of all 16, then one reset per step with an end: 2 envs when at most 2
+    # ended, all 16 otherwise; none on the other steps
+    assert sorted(sizes) == sorted([n] + [2 if e <= 2 else n for e in ended if e > 0])
+    assert sizes.count(2) > 0
+
+    monkeypatch.setattr(brax_env, "max_resets_per_step", lambda batch: batch)  # always the whole batch
+    sizes_all, out_all, obs_all = rollout_with_reset_sizes(BraxVecEnv("inverted_pendulum", n, backend="mjx", episode_length=25))
+    assert sizes_all == [n] * (1 + steps_with_ends)
+    np.testing.assert_allclose(np.asarray(obs), np.asarray(obs_all), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(out.terminated), np.asarray(out_all.terminated))
