@@ -18,13 +18,13 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
-from experiments.cli import config_from_args
+from benchmarks.report_io import peak_memory, write_report
+from experiments.cli import config_from_args, split_overrides
 
 
 def _parser():
@@ -92,11 +92,7 @@ def _measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
     env_steps = iterations * cfg.env.num_envs * num_seeds
     grad_steps = iterations * cfg.updates_per_iteration * num_seeds
     device = jax.devices()[0]
-    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
-    if stats and "peak_bytes_in_use" in stats:
-        peak, peak_kind = stats["peak_bytes_in_use"], "device_peak_bytes_in_use"
-    else:
-        peak, peak_kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "process_peak_rss_bytes"
+    peak, peak_kind = peak_memory()
     return {
         "seeds": num_seeds,
         "compile_s": round(compile_s, 3),
@@ -129,6 +125,18 @@ def _abstract_batch(driver, cfg, num_seeds: int):
     )
 
 
+def worker_argv(argv: list[str], num_seeds: int) -> list[str]:
+    """The arguments of the worker that measures ``num_seeds`` seeds: this command's config,
+    its ``--config.`` overrides, ``--iterations`` and ``--repeats``, rebuilt from the parsed
+    command (so ``--seeds``/``--out`` go with their values, in either spelling)."""
+    rest, overrides = split_overrides(argv)
+    args = _parser().parse_args(rest)
+    return [
+        f"--config={args.config}", *(f"--config.{key}={value}" for key, value in overrides),
+        f"--iterations={args.iterations}", f"--repeats={args.repeats}", f"--worker={num_seeds}",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args, cfg = config_from_args(_parser(), argv)
@@ -136,10 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(cfg, args.worker, args.iterations, args.repeats)))
         return 0
     seed_counts = [int(s) for s in args.seeds.split(",") if s]
-    worker_argv = [a for a in argv if not a.startswith("--seeds") and not a.startswith("--out")]
     results = []
     for s in seed_counts:
-        cmd = [sys.executable, "-m", "benchmarks.throughput", *worker_argv, f"--worker={s}"]
+        cmd = [sys.executable, "-m", "benchmarks.throughput", *worker_argv(argv, s)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr[-4000:])
@@ -161,11 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "iterations_per_chunk": args.iterations,
         "results": results,
     }
-    out = args.out or os.path.join("benchmarks", "results", f"throughput-{cfg.name}.json")
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(report, f, indent=2)
-    print(f"wrote {out}")
+    write_report(report, args.out or os.path.join("benchmarks", "results", f"throughput-{cfg.name}.json"))
     return 0
 
 

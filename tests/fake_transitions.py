@@ -2,10 +2,10 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from largerl_jax import replay
 from largerl_jax.replay import Transition
+from largerl_jax.replay.synthetic import random_transitions
 
 
 def ramp(start: int, n: int, obs_dim: int = 3, act_dim: int = 2) -> Transition:
@@ -57,16 +57,4 @@ def flat_buffer(batch: Transition) -> replay.ReplayBuffer:
 
 def gaussian(key, n: int, obs_dim: int, act_dim: int, terminated=0.0, truncated=0.0) -> Transition:
     """n random transitions: normal observations and rewards, actions uniform in [-1, 1]."""
-    k_obs, k_act, k_rew, k_next = jax.random.split(key, 4)
-    return Transition(
-        obs=jax.random.normal(k_obs, (n, obs_dim)),
-        action=jax.random.uniform(k_act, (n, act_dim), minval=-1.0, maxval=1.0),
-        reward=jax.random.normal(k_rew, (n,)),
-        next_obs=jax.random.normal(k_next, (n, obs_dim)),
-        terminated=jnp.full((n,), terminated),
-        truncated=jnp.full((n,), truncated),
-    )
-
-
-def as_numpy(t: Transition) -> dict:
-    return {k: np.asarray(v) for k, v in vars(t).items()}
+    return random_transitions(key, n, obs_dim, act_dim, terminated, truncated)

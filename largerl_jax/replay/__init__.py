@@ -42,6 +42,8 @@ __all__ = [
     "prioritized_buffer_nbytes",
     "sample",
     "sample_indices",
+    "sample_prioritized",
+    "sample_prioritized_indices",
     "stored_transitions",
     "update_priorities",
 ]
