@@ -7,9 +7,11 @@ slower on CPU). Two signs of such a copy, both read from the optimised program w
 it (``jit(...).lower(abstract_state).compile()`` allocates nothing, so 1M-row programs can be
 audited in a test):
 
-- ``copy`` instructions whose shape is the shape of a replay array;
-- a temporary allocation at least as large as the largest replay array (a copy needs a
-  buffer-sized scratch unless it lands in a donated output, which the first check catches).
+- ``copy`` instructions whose shape is the shape of a replay array (the verdict, ``ok``);
+- temporaries that grow with the capacity: ``temp_bytes`` of the same program compiled at two
+  capacities must be equal (checked in tests/training/test_no_replay_copy.py). Comparing
+  ``temp_bytes`` with the replay's size alone would not do: a 2048-wide network's activations
+  can need more scratch than a replay array.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class CopyAudit:
 
     @property
     def ok(self) -> bool:
-        return not self.copies and self.temp_bytes < self.largest_replay_array_bytes
+        return not self.copies
 
     def summary(self) -> dict:
         return {

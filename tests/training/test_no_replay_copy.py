@@ -15,10 +15,23 @@ CAPACITY = 1_000_000
 
 
 def _audit(cfg, num_seeds: int, phase: str = "train"):
-    cfg.replay_capacity = CAPACITY
+    """The program's audit at CAPACITY rows; its temporaries must not grow with the capacity:
+    from a tenth of the rows to all of them, by less than a thousandth of what the largest replay
+    array grows (a copy would add all of it; the priority trees' per-level scratch adds a few KB
+    for their 3 extra levels)."""
+    audit = _audit_at(cfg, num_seeds, phase, CAPACITY)
+    smaller = _audit_at(cfg, num_seeds, phase, CAPACITY // 10)
+    growth = audit.largest_replay_array_bytes - smaller.largest_replay_array_bytes
+    assert abs(audit.temp_bytes - smaller.temp_bytes) < growth / 1000, (audit.temp_bytes, smaller.temp_bytes)
+    assert audit.temp_bytes < audit.largest_replay_array_bytes  # small networks here
+    return audit
+
+
+def _audit_at(cfg, num_seeds: int, phase: str, capacity: int):
+    cfg.replay_capacity = capacity
     seeds = list(range(num_seeds))
     driver = make_driver(cfg, seeds)
-    state = driver.abstract_state(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), CAPACITY)
+    state = driver.abstract_state(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), capacity)
     try:
         if isinstance(driver, HostLoop):
             n, spec = cfg.env.num_envs, driver.spec
@@ -30,7 +43,7 @@ def _audit(cfg, num_seeds: int, phase: str = "train"):
             compiled = driver.chunk_fn(4, phase).lower(state).compile()
     finally:
         driver.close()
-    return audit_replay_copies(compiled, state.replay, CAPACITY)
+    return audit_replay_copies(compiled, state.replay, capacity)
 
 
 def _tiny_pendulum(num_envs: int, prioritized: bool):
@@ -101,3 +114,4 @@ def test_audit_catches_a_copy():
     compiled = jax.jit(chunk, donate_argnums=0).lower(buf, jax.random.PRNGKey(0)).compile()
     audit = audit_replay_copies(compiled, {"rows": buf}, CAPACITY)
     assert audit.copies and not audit.ok
+    assert audit.temp_bytes >= audit.largest_replay_array_bytes  # the copy's scratch
