@@ -1,5 +1,5 @@
 """Vectorized environments: pure-JAX Pendulum, Brax/MJX tasks and host-side Gymnasium MuJoCo."""
-from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, StepResult, fold_envs, unfold_envs
+from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, StepResult, fold_envs, split_keys, unfold_envs
 from largerl_jax.envs.brax_env import BraxVecEnv
 from largerl_jax.envs.gym_env import GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
@@ -16,6 +16,7 @@ __all__ = [
     "StepResult",
     "available_envs",
     "fold_envs",
+    "split_keys",
     "unfold_envs",
     "is_host_env",
     "make_env",

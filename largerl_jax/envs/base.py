@@ -76,8 +76,9 @@ def env_keys(key: jax.Array, num_envs: int) -> jax.Array:
     return jax.random.split(key, num_envs)
 
 
-def split_env_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Each env's (next key, key for this step's reset draw)."""
+def split_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each key of a batch [B, 2] split in two: (next keys, keys for this step's draw), e.g. each
+    env's reset draw or each seed's action draw."""
     pairs = jax.vmap(jax.random.split)(keys)
     return pairs[:, 0], pairs[:, 1]
 

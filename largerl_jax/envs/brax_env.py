@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_env_keys
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
 from largerl_jax.envs.brax_fixes import patch_system
 
 BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
@@ -79,7 +79,7 @@ class BraxVecEnv:
         self._step_batch = jax.vmap(env.step)
 
     def reset(self, key: jax.Array) -> EnvState:
-        keys, draw = split_env_keys(env_keys(key, self.num_envs))
+        keys, draw = split_keys(env_keys(key, self.num_envs))
         inner = self._reset_batch(draw)
         return EnvState(
             obs=inner.obs.astype(jnp.float32),
@@ -111,7 +111,7 @@ class BraxVecEnv:
             invalid=(~finite).astype(jnp.float32),
         )
 
-        keys, draw = split_env_keys(state.key)
+        keys, draw = split_keys(state.key)
         inner = self._reset_where(done, draw, inner)
         new_state = EnvState(
             obs=inner.obs.astype(jnp.float32),
@@ -126,8 +126,8 @@ class BraxVecEnv:
 
         Reset physics (mjx.forward) costs about a step, so it runs only for envs that ended:
         nothing on the usual step where none did; when at most K = ``max_resets_per_step`` did,
-        a reset of K envs (the ended ones, gathered) scattered back; only when more ended at once,
-        a reset of the whole batch. Each env draws from its own key, so all three give the same
+        a reset of K envs (the ended ones) spread over the batch by a gather; only when more ended
+        at once, a reset of the whole batch. Each env draws from its own key, so all three give the same
         states. Under an outer vmap (over seeds) these branches would become selects that run
         every reset on every step: the trainer therefore steps the envs of all seeds as one
         folded batch (envs.fold_envs), never under a vmap."""

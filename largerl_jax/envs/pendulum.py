@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_env_keys
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
 
 MAX_SPEED = 8.0
 MAX_TORQUE = 2.0
@@ -53,7 +53,7 @@ class PendulumVecEnv:
         self.spec = EnvSpec(name="pendulum", obs_dim=3, act_dim=1, episode_length=int(episode_length))
 
     def reset(self, key: jax.Array) -> EnvState:
-        keys, draw = split_env_keys(env_keys(key, self.num_envs))
+        keys, draw = split_keys(env_keys(key, self.num_envs))
         theta, thetadot = _sample_state(draw)
         return EnvState(
             obs=_obs(theta, thetadot),
@@ -72,7 +72,7 @@ class PendulumVecEnv:
         truncated = t >= self.spec.episode_length
 
         # Cheap enough to sample fresh states every step and select, which avoids a cond.
-        keys, draw = split_env_keys(state.key)
+        keys, draw = split_keys(state.key)
         theta0, thetadot0 = _sample_state(draw)
         theta = jnp.where(truncated, theta0, theta)
         thetadot = jnp.where(truncated, thetadot0, thetadot)

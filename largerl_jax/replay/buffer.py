@@ -134,7 +134,7 @@ def insert(buffer: ReplayBuffer, batch: Transition) -> ReplayBuffer:
     # scatters (a count of the overwritten valid flags did) makes it copy the whole array.
     done = (batch.terminated > 0) | (batch.truncated > 0)
     length = buffer.ring_length
-    new = buffer.replace(
+    return buffer.replace(
         obs=write(buffer.obs, batch.obs, batch.next_obs),
         action=write(buffer.action, batch.action, zeros(batch.action)),
         reward=write(buffer.reward, batch.reward, zeros(batch.reward)),
@@ -144,7 +144,6 @@ def insert(buffer: ReplayBuffer, batch: Transition) -> ReplayBuffer:
         pos=(buffer.pos + 1 + done.astype(jnp.int32)) % length,
         filled=jnp.maximum(buffer.filled, jnp.minimum(buffer.pos + 2, length)),
     )
-    return new
 
 
 def has_transitions(buffer: ReplayBuffer) -> jax.Array:

@@ -42,7 +42,7 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.prioritized_replay.beta0 = 0.4  # importance-weight exponent at the start, annealed to 1
     cfg.prioritized_replay.eps = 1e-6  # added to |TD error| so no transition gets zero priority
 
-    # Accelerator knobs (see largerl_jax/training/precision.py and placement.py).
+    # Accelerator knobs (see largerl_jax/training/precision.py).
     # 'default' | 'highest' | 'tf32' | 'bf16': precision of every matrix multiply. 'default' is
     # the backend's (TF32 on recent NVIDIA GPUs, float32 on CPU); 'bf16' multiplies bfloat16
     # inputs into float32 while parameters and optimizer states stay float32.

@@ -22,17 +22,12 @@ import jax.numpy as jnp
 
 from largerl_jax import replay
 from largerl_jax.agents import Agent
-from largerl_jax.envs import fold_envs, unfold_envs
+from largerl_jax.envs import fold_envs, split_keys, unfold_envs
 from largerl_jax.training.learner import Learner, all_finite
 from largerl_jax.training.state import TrainState
 
 PHASES = ("warmup", "pretrain", "train")
 EVAL_KEY_SALT = 0x5EED
-
-
-def _split(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
-    pairs = jax.vmap(jax.random.split)(keys)
-    return pairs[:, 0], pairs[:, 1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +57,7 @@ class DeviceLoop:
         return unfold_envs(folded, num_seeds), unfold_envs(res, num_seeds)
 
     def _collect(self, ts: TrainState, random_actions: bool):
-        key, k_act = _split(ts.key)
+        key, k_act = split_keys(ts.key)
         obs = ts.env.obs  # [S, N, obs_dim]
         if random_actions:
             shape = (self.env.num_envs, self.env.spec.act_dim)
@@ -146,6 +141,10 @@ class SeedBatchedDeviceLoop:
         self.loop = loop
         self._chunks: dict = {}
         self._eval = jax.jit(loop.evaluate)
+
+    @property
+    def spec(self):
+        return self.loop.env.spec
 
     def init(self, keys: jax.Array, replay_capacity: int) -> TrainState:
         return jax.jit(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)))(keys)

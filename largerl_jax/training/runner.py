@@ -156,10 +156,9 @@ def run(
 def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
     """The train state's memory, from abstract shapes (nothing allocated)."""
     abstract = driver.abstract_state(keys, cfg.replay_capacity)
-    spec = driver.spec if isinstance(driver, HostLoop) else driver.loop.env.spec
-    n = cfg.env.num_envs
-    rows = (cfg.replay_capacity // n) * n
-    return memory_report(abstract, len(keys), rows, replay.bytes_per_transition(spec.obs_dim, spec.act_dim))
+    row_bytes = replay.bytes_per_transition(driver.spec.obs_dim, driver.spec.act_dim)
+    # validate() makes replay_capacity a multiple of num_envs, so every configured row exists
+    return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 
 
 def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> list[dict]:
