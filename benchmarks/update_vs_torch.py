@@ -28,7 +28,7 @@ class ParamCountMismatch(BenchmarkError):
 
 def torch_runner_args(cfg, obs_dim: int, act_dim: int) -> list[str]:
     """Command-line arguments giving the PyTorch runner our config's sizes and hyperparameters."""
-    from largerl_jax.networks.layers import BN_EPSILON, BN_MOMENTUM
+    from largerl_jax.networks.layers import BN_MOMENTUM
 
     ag, ofe = cfg.agent, cfg.agent.ofenet
     if ag.name != "sac_v1" or ag.get("features") != "ofenet":
@@ -49,7 +49,7 @@ def torch_runner_args(cfg, obs_dim: int, act_dim: int) -> list[str]:
         f"--obs-dim={obs_dim}", f"--act-dim={act_dim}", f"--batch-size={ag.batch_size}",
         f"--ofe-layers={ofe.num_layers}", f"--ofe-units={ofe.units}",
         f"--predict-dims={ofe.predict_dims if ofe.predict_dims is not None else obs_dim}",
-        f"--bn-momentum={1.0 - BN_MOMENTUM:g}", f"--bn-eps={BN_EPSILON:g}",
+        f"--bn-momentum={1.0 - BN_MOMENTUM:g}", f"--bn-eps={ofe.bn_epsilon:g}",
         f"--width={ag.actor.width}", f"--depth={ag.actor.depth}", f"--lr={ag.actor_lr:g}",
         f"--ofe-lr={ofe.learning_rate:g}", f"--gamma={ag.gamma:g}", f"--tau={ag.tau:g}", f"--ofe-tau={ofe.tau:g}",
         f"--alpha={ag.init_temperature:g}", f"--reward-scale={ag.reward_scale:g}", f"--huber-delta={ag.huber_delta:g}",

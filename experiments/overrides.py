@@ -45,7 +45,25 @@ def apply_override(cfg: ml_collections.ConfigDict, dotted_key: str, text: str) -
         ) from None
 
 
+def _check_shadowed_width(cfg: ml_collections.ConfigDict, keys: set[str]) -> None:
+    """A torso's per-layer ``widths`` (e.g. TD3's 400-300) take precedence over ``width``, so a
+    ``width`` override alone would change nothing: refuse it rather than run the old sizes."""
+    for key in keys:
+        if not key.endswith(".width"):
+            continue
+        group = key[: -len(".width")]
+        node = cfg
+        for part in group.split("."):
+            node = node[part]
+        if "widths" in node and node.widths is not None and f"{group}.widths" not in keys:
+            raise ValueError(
+                f"{key} has no effect while {group}.widths={list(node.widths)} sets every layer; "
+                f"add --config.{group}.widths=None (or set {group}.widths itself)"
+            )
+
+
 def apply_overrides(cfg: ml_collections.ConfigDict, pairs: list[tuple[str, str]]) -> ml_collections.ConfigDict:
     for key, text in pairs:
         apply_override(cfg, key, text)
+    _check_shadowed_width(cfg, {key for key, _ in pairs})
     return cfg

@@ -34,13 +34,14 @@ def load_curve(workdir: str, x_key: str) -> dict:
     by_x: dict[int, list[float]] = {}
     for env_steps in sorted(by_eval):
         group = by_eval[env_steps]
-        by_x[group[0][x_key]] = [r["eval_return"] for r in group]
+        # A diverged seed has no evaluation (None): NaN, left out of the means.
+        by_x[group[0][x_key]] = [np.nan if r["eval_return"] is None else r["eval_return"] for r in group]
     xs = sorted(by_x)
     counts = {len(by_x[x]) for x in xs}
     if len(counts) != 1:
         raise ValueError(f"{workdir}: evaluations have different numbers of seeds {sorted(counts)}")
-    values = np.array([by_x[x] for x in xs])  # [evals, seeds]
-    return {"x": xs, "mean": values.mean(1).tolist(), "std": values.std(1).tolist(),
+    values = np.array([by_x[x] for x in xs], dtype=np.float64)  # [evals, seeds]
+    return {"x": xs, "mean": np.nanmean(values, 1).tolist(), "std": np.nanstd(values, 1).tolist(),
             "final_per_seed": values[-1].tolist(), "seeds": sorted(seeds), "values": values}
 
 

@@ -3,6 +3,9 @@
 
 All S seeds run in one jit(vmap(...)) program. DIR receives config.json, metrics.jsonl (one JSON
 object per seed and evaluation) and Orbax checkpoints of the whole train state.
+
+Exit codes: 0 done; 2 bad input (config, override, workdir, memory); 3 every seed diverged;
+4 done, but some seeds diverged (frozen at their last finite state, see metrics.jsonl).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    diverged_any = False
     for point, point_cfg in points:
         point_dir = workdir if point is None else os.path.join(workdir, point)
         resume = args.resume and os.path.exists(os.path.join(point_dir, "config.json"))
@@ -55,10 +59,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"diverged: {e}", file=sys.stderr)
             return 3
         final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
+        label = f"{point} " if point else ""
         for r in final:
-            label = f"{point} " if point else ""
-            print(f"{label}seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
-    return 0
+            if r.get("diverged"):
+                print(
+                    f"{label}seed {r['seed']}: diverged at env step {r['diverged_at_env_steps']} "
+                    f"({r['first_nonfinite']}), frozen since"
+                )
+            else:
+                print(f"{label}seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
+        dead = sum(bool(r.get("diverged")) for r in final)
+        if dead:
+            diverged_any = True
+            print(f"{label}{dead} of {len(final)} seeds diverged; the others finished", file=sys.stderr)
+    return 4 if diverged_any else 0
 
 
 if __name__ == "__main__":

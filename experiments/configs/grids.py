@@ -23,7 +23,7 @@ GRIDS = {
 def _apply_point(cfg: ml_collections.ConfigDict, units: int, layers: int) -> None:
     for net in ("actor", "critic", "value"):
         if net in cfg.agent:
-            cfg.agent[net].width = units
+            cfg.agent[net].widths, cfg.agent[net].width = None, units
             cfg.agent[net].depth = layers
 
 

@@ -64,6 +64,37 @@ def polyak(target, online, tau: float):
     return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
 
+@struct.dataclass
+class Target:
+    """A target network: Polyak averages of the online weights and of its batch-norm running
+    statistics (None without batch norm). Averaging the statistics too, as the reference code's
+    Keras target update does for every variable, keeps the lagged weights normalized by
+    statistics of similar weights rather than by the online network's. Spectral-norm vectors
+    are not averaged: a target reads the online network's u, a power-iteration estimate that
+    stays valid for weights this close."""
+
+    params: Any
+    batch_stats: Any
+
+
+def init_target(net: Net) -> Target:
+    return Target(params=net.params, batch_stats=net.state.get("batch_stats"))
+
+
+def update_target(target: Target, net: Net, tau: float) -> Target:
+    stats = target.batch_stats
+    if stats is not None:
+        stats = polyak(stats, net.state["batch_stats"], tau)
+    return Target(params=polyak(target.params, net.params, tau), batch_stats=stats)
+
+
+def target_collections(target: Target, net: Net) -> dict:
+    """The carried collections a target network is applied with (see Target)."""
+    if target.batch_stats is None:
+        return net.state
+    return {**net.state, "batch_stats": target.batch_stats}
+
+
 def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0, weights=None) -> jax.Array:
     """Mean over the batch, summed over ensemble members (pred [K, B], target [B]); ``weights``
     [B] (prioritized replay's importance weights) scale each sample's loss."""
@@ -108,6 +139,11 @@ class Agent:
     networks(state) -> {name: (module, variables)} for parameter tables and analysis
     pretrain(state, batch: Transition, key) -> (state, metrics), optional: updates that run
         after the random warm-up and before RL (OFENet's feature pre-training)
+    aux_update(state, batch: Transition, key) -> (state, metrics), optional: an auxiliary
+        model's step taken before every ``update`` on a batch the trainer draws for it
+        uniformly, never the prioritized one (OFENet's next-state model; see training.learner)
+    optional_metrics: names of metrics that are NaN by design on some steps (TD3's actor loss
+        on critic-only steps); the trainer's divergence check skips them
     """
 
     name: str
@@ -116,3 +152,5 @@ class Agent:
     update: Callable
     networks: Callable
     pretrain: Callable | None = None
+    aux_update: Callable | None = None
+    optional_metrics: tuple[str, ...] = ()

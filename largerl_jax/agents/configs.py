@@ -15,7 +15,11 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     cfg.batch_size = 256  # SAC: 256; TD3 paper used 100, Ota et al. use 256 for TD3 too
     cfg.num_q = 2  # twin critics, clipped double-Q
     cfg.critic_loss = "mse"  # 'mse' | 'huber' (Ota et al. 2021 A.1 use Huber for large nets)
-    cfg.huber_delta = 1.0  # Huber transition point when critic_loss='huber'
+    # Huber transition point when critic_loss='huber': TD errors below it are squared, above it
+    # linear. 1.0 suits rewards of order 1 per step; the Ota et al. configs, whose targets are
+    # scaled rewards summed over ~100 steps, set HUBER_DELTA_PER_REWARD_SCALE x reward_scale
+    # (see experiments/configs/families.py).
+    cfg.huber_delta = 1.0
     cfg.reward_scale = 1.0  # multiplies rewards in the TD target
     cfg.grad_clip = ml_collections.FieldReference(None, field_type=float)  # global-norm clip, None = off
     # Actor and critic architectures are independent torso configs (arch, width, depth,
@@ -47,7 +51,11 @@ def sac_config() -> ml_collections.ConfigDict:
 
 
 def sac_v1_config() -> ml_collections.ConfigDict:
-    """SAC v1 (Haarnoja et al. 2018a): V network, fixed temperature, reward scale."""
+    """SAC v1 (Haarnoja et al. 2018a): V network, fixed temperature, reward scale.
+
+    Checked against 2018a's Table 1 (App. D): Adam 3e-4 for every network, 2 hidden layers of
+    256 ReLU units, batch 256, gamma 0.99, tau 0.005, one gradient step per env step, target
+    update every step, 1M replay; reward scale 5 (Humanoid 20, set per task by the configs)."""
     cfg = ml_collections.ConfigDict()
     cfg.name = "sac_v1"
     _common(cfg)
@@ -63,12 +71,16 @@ def sac_v1_config() -> ml_collections.ConfigDict:
 
 
 def td3_config() -> ml_collections.ConfigDict:
-    """TD3 (Fujimoto et al. 2018) with the author's later 3e-4 learning rates."""
+    """TD3 as published (Fujimoto et al. 2018, Sec. 6.1 and App. C): 400-300 ReLU actor and
+    critic, Adam 1e-3 for both; Ota et al. (A.4) keep these and change only the batch (256).
+    The authors' later code uses 256-256 and 3e-4: set agent.actor/critic and *_lr to get it."""
     cfg = ml_collections.ConfigDict()
     cfg.name = "td3"
     _common(cfg)
-    cfg.actor_lr = 3e-4
-    cfg.critic_lr = 3e-4
+    cfg.actor = torso_config(arch="mlp", width=400, depth=2, widths=(400, 300), activation="relu")
+    cfg.critic = torso_config(arch="mlp", width=400, depth=2, widths=(400, 300), activation="relu")
+    cfg.actor_lr = 1e-3
+    cfg.critic_lr = 1e-3
     cfg.policy_noise = 0.2  # target-policy smoothing std (fraction of max action)
     cfg.noise_clip = 0.5  # clip of the smoothing noise
     cfg.policy_delay = 2  # critic updates per actor/target update

@@ -1,8 +1,11 @@
 """Any actor-critic agent on OFENet features (Ota et al. 2020; 2021, Sec. 3.1).
 
-The agent's state is (OFENet state, inner agent state). Each update first takes one OFENet step
-on the batch (auxiliary next-state loss, its own Adam), then the inner agent's update on the
-same batch seen through the updated OFENet: actor and V read z_s, critics read z_sa, bootstrap
+The agent's state is (OFENet state, inner agent state). OFENet learns in ``aux_update`` (the
+auxiliary next-state loss, its own Adam), which the trainer runs before every agent update on a
+uniform batch (under prioritized replay a separate uniform sample from the same buffer, as the
+reference code trains the extractor on its own uniform batch: the prioritized batch is skewed
+towards high TD error, which says nothing about the dynamics). ``update`` is the inner agent's
+update seen through the updated OFENet: actor and V read z_s, critics read z_sa, bootstrap
 targets use the target OFENet's features of s'. OFENet's variables are stop-gradient inside the
 view, so RL losses never change them (tested).
 """
@@ -53,14 +56,13 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
     def act(state, obs, key, deterministic: bool):
         return inner.act(state.agent, obs, key, deterministic, OFEView(state.ofe))
 
-    def pretrain(state, batch, key):
+    def aux_update(state, batch, key):
         ofe, metrics = ofenet_update(ofe_cfg, state.ofe, batch)
         return state.replace(ofe=ofe), metrics
 
     def update(state, batch, key, weights=None):
-        ofe, ofe_metrics = ofenet_update(ofe_cfg, state.ofe, batch)
-        agent, metrics = inner.update(state.agent, batch, key, OFEView(ofe), weights)
-        return OFEAgentState(ofe=ofe, agent=agent), {**metrics, **ofe_metrics}
+        agent, metrics = inner.update(state.agent, batch, key, OFEView(state.ofe), weights)
+        return state.replace(agent=agent), metrics
 
     def networks(state):
         nets = inner.networks(state.agent)
@@ -68,5 +70,12 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         return nets
 
     return common.Agent(
-        name=f"{inner.name}+ofenet", init=init, act=act, update=update, networks=networks, pretrain=pretrain
+        name=f"{inner.name}+ofenet",
+        init=init,
+        act=act,
+        update=update,
+        networks=networks,
+        pretrain=aux_update,
+        aux_update=aux_update,
+        optional_metrics=inner.optional_metrics,
     )

@@ -15,7 +15,7 @@ from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, t
 class SACState:
     actor: common.Net
     critic: common.Net
-    target_critic_params: dict
+    target_critic: common.Target
     log_alpha: jax.Array
     alpha_opt_state: object
     step: jax.Array
@@ -41,7 +41,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         return SACState(
             actor=actor_net,
             critic=critic_net,
-            target_critic_params=critic_net.params,
+            target_critic=common.init_target(critic_net),
             log_alpha=log_alpha,
             alpha_opt_state=alpha_opt.init(log_alpha),
             step=jnp.int32(0),
@@ -61,12 +61,15 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         z_next = view.state(batch.next_obs, target=True)
         z_sa = view.state_action(z, batch.action)
 
-        # The target critic shares the online critic's carried state (spectral vectors, BN
-        # statistics); only its weights are Polyak-averaged.
+        # The target critic has its own Polyak-averaged weights and batch-norm statistics and
+        # reads the online spectral vectors (see common.Target).
         (next_mean, next_log_std), _ = common.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_sa = view.state_action(z_next, next_act, target=True)
-        next_q, _ = common.apply(critic, state.target_critic_params, state.critic.state, next_sa, train=False)
+        next_q, _ = common.apply(
+            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic), next_sa,
+            train=False,
+        )
         next_v = next_q.min(axis=0) - alpha * next_logp
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
@@ -107,7 +110,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         new_state = SACState(
             actor=actor_net,
             critic=critic_net,
-            target_critic_params=common.polyak(state.target_critic_params, critic_net.params, cfg.tau),
+            target_critic=common.update_target(state.target_critic, critic_net, cfg.tau),
             log_alpha=log_alpha,
             alpha_opt_state=alpha_opt_state,
             step=state.step + 1,

@@ -17,7 +17,7 @@ class SACV1State:
     actor: common.Net
     critic: common.Net
     value: common.Net
-    target_value_params: dict
+    target_value: common.Target
     step: jax.Array
 
 
@@ -39,7 +39,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             actor=common.init_net(actor, actor_opt, k_actor, obs),
             critic=common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim))),
             value=value_net,
-            target_value_params=value_net.params,
+            target_value=common.init_target(value_net),
             step=jnp.int32(0),
         )
 
@@ -53,7 +53,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
-        next_v, _ = common.apply(value, state.target_value_params, state.value.state, z_next, train=False)
+        next_v, _ = common.apply(
+            value, state.target_value.params, common.target_collections(state.target_value, state.value), z_next,
+            train=False,
+        )
         q_target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
         def critic_loss_fn(params):
@@ -84,7 +87,9 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
 
         def value_loss_fn(params):
             v, new_state = common.apply(value, params, state.value.state, z, train=True)
-            return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta), new_state
+            # Weighted like the critic loss: under prioritized replay the batch is skewed towards
+            # high TD error and the importance weights undo that for every loss on it.
+            return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta, weights), new_state
 
         (value_loss, value_state), grads = jax.value_and_grad(value_loss_fn, has_aux=True)(state.value.params)
         value_net = common.apply_gradients(state.value, value_opt, grads, value_state)
@@ -93,7 +98,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             actor=actor_net,
             critic=critic_net,
             value=value_net,
-            target_value_params=common.polyak(state.target_value_params, value_net.params, cfg.tau),
+            target_value=common.update_target(state.target_value, value_net, cfg.tau),
             step=state.step + 1,
         )
         metrics = {

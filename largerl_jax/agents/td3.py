@@ -16,8 +16,8 @@ from largerl_jax.networks import DeterministicPolicy, QNetwork
 class TD3State:
     actor: common.Net
     critic: common.Net
-    target_actor_params: dict
-    target_critic_params: dict
+    target_actor: common.Target
+    target_critic: common.Target
     step: jax.Array
 
 
@@ -35,8 +35,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         return TD3State(
             actor=actor_net,
             critic=critic_net,
-            target_actor_params=actor_net.params,
-            target_critic_params=critic_net.params,
+            target_actor=common.init_target(actor_net),
+            target_critic=common.init_target(critic_net),
             step=jnp.int32(0),
         )
 
@@ -51,13 +51,19 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
-        next_a, _ = common.apply(actor, state.target_actor_params, state.actor.state, z_next, train=False)
+        next_a, _ = common.apply(
+            actor, state.target_actor.params, common.target_collections(state.target_actor, state.actor), z_next,
+            train=False,
+        )
         noise = jnp.clip(
             cfg.policy_noise * jax.random.normal(key, next_a.shape), -cfg.noise_clip, cfg.noise_clip
         )
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_sa = view.state_action(z_next, next_a, target=True)
-        next_q, _ = common.apply(critic, state.target_critic_params, state.critic.state, next_sa, train=False)
+        next_q, _ = common.apply(
+            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic), next_sa,
+            train=False,
+        )
         target = common.bootstrap_target(
             batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
@@ -81,13 +87,13 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             actor_net = common.apply_gradients(state.actor, actor_opt, grads, actor_state)
             return (
                 actor_net,
-                common.polyak(state.target_actor_params, actor_net.params, cfg.tau),
-                common.polyak(state.target_critic_params, critic_net.params, cfg.tau),
+                common.update_target(state.target_actor, actor_net, cfg.tau),
+                common.update_target(state.target_critic, critic_net, cfg.tau),
                 loss,
             )
 
         def skip(_):
-            return state.actor, state.target_actor_params, state.target_critic_params, jnp.float32(jnp.nan)
+            return state.actor, state.target_actor, state.target_critic, jnp.float32(jnp.nan)
 
         # Under vmap over seeds this cond becomes a select (both branches run); unbatched it skips.
         do_actor = (state.step % cfg.policy_delay) == 0
@@ -96,8 +102,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         new_state = TD3State(
             actor=actor_net,
             critic=critic_net,
-            target_actor_params=target_actor,
-            target_critic_params=target_critic,
+            target_actor=target_actor,
+            target_critic=target_critic,
             step=state.step + 1,
         )
         # actor_loss is NaN on steps without an actor update; the trainer averages with nanmean.
@@ -115,4 +121,6 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "critic": (critic, {"params": state.critic.params, **state.critic.state}),
         }
 
-    return common.Agent(name="td3", init=init, act=act, update=update, networks=networks)
+    return common.Agent(
+        name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",)
+    )

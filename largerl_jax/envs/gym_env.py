@@ -1,6 +1,8 @@
 """Gymnasium MuJoCo tasks stepped on the host CPU, for numbers comparable with the papers."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from largerl_jax.envs.base import EnvSpec
@@ -13,6 +15,56 @@ GYM_IDS = tuple(f"{task}-{v}" for v in GYM_VERSIONS for task in GYM_TASKS)
 # observation that includes them. Ant-v5 already includes them by default (105 dims,
 # the always-zero world-body forces dropped).
 _MAKE_KWARGS = {"Ant-v4": {"use_contact_forces": True}}
+
+# MuJoCo's signs of a blown-up step; it then resets the physics by itself and carries on.
+_UNSTABLE_WARNINGS = ("mjWARN_BADQPOS", "mjWARN_BADQVEL", "mjWARN_BADQACC")
+
+
+@functools.cache
+def _guard_class():
+    import gymnasium as gym
+    import mujoco
+
+    codes = [int(getattr(mujoco.mjtWarning, w)) for w in _UNSTABLE_WARNINGS]
+
+    class BlowUpGuard(gym.Wrapper):
+        """Ends an episode whose physics blew up, and starts the next one from a known seed.
+
+        This has to sit under the vector env: its same-step auto-reset clears MuJoCo's warning
+        counters before the vector env's caller could read them."""
+
+        def __init__(self, env, next_seed):
+            super().__init__(env)
+            self._next_seed = next_seed
+            self.unstable = False  # whether the last step blew up (read after the auto-reset)
+            self._reseed = False
+
+        def step(self, action):
+            warning = self.env.unwrapped.data.warning
+            # MuJoCo leaves a count at 1 through later blow-ups (its own reset clears, then
+            # counts), so only a count cleared right before the step says it was this step.
+            for c in codes:
+                warning[c].number = 0
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            self.unstable = (
+                any(warning[c].number for c in codes)
+                or not np.isfinite(obs).all()
+                or not np.isfinite(reward)
+            )
+            if not self.unstable:
+                return obs, reward, terminated, truncated, info
+            self._reseed = True
+            obs = np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)
+            # The reward spans MuJoCo's jump to its reset state, not a motion of the body.
+            return obs, 0.0, True, False, info
+
+        def reset(self, *, seed=None, options=None):
+            if seed is None and self._reseed:
+                seed = self._next_seed()
+            self._reseed = False
+            return self.env.reset(seed=seed, options=options)
+
+    return BlowUpGuard
 
 
 class GymVecEnv:
@@ -27,8 +79,10 @@ class GymVecEnv:
         if episode_length is not None:
             kwargs["max_episode_steps"] = int(episode_length)
 
+        guard = _guard_class()
+
         def make_one():
-            return gym.make(env_id, disable_env_checker=True, **kwargs)
+            return guard(gym.make(env_id, disable_env_checker=True, **kwargs), self._blowup_seed)
 
         # SAME_STEP resets a finished env inside step() and hands back its true last
         # observation in info["final_obs"], which is what bootstrapping needs.
@@ -37,6 +91,7 @@ class GymVecEnv:
         )
         self.num_envs = int(num_envs)
         self._seed = int(seed)
+        self._episode_seed, self._blowups = self._seed, 0
         self._reset_done = False
 
         act_space = self._vec.single_action_space
@@ -49,9 +104,17 @@ class GymVecEnv:
         )
 
     def reset(self, seed: int | None = None) -> np.ndarray:
-        obs, _ = self._vec.reset(seed=self._seed if seed is None else int(seed))
+        self._episode_seed = self._seed if seed is None else int(seed)
+        self._blowups = 0
+        obs, _ = self._vec.reset(seed=self._episode_seed)
         self._reset_done = True
         return np.asarray(obs, np.float32)
+
+    def _blowup_seed(self) -> int:
+        """The reset seed after a blow-up: a function of the last reset's seed and how many
+        blow-ups followed it, so a rollout from ``reset(seed)`` stays reproducible."""
+        self._blowups += 1
+        return int(np.random.SeedSequence([self._episode_seed, self._blowups, 0xB10E]).generate_state(1)[0])
 
     def step(self, action) -> tuple[np.ndarray, dict]:
         if not self._reset_done:
@@ -60,6 +123,7 @@ class GymVecEnv:
         scaled = self._act_low + (a + 1.0) * 0.5 * (self._act_high - self._act_low)
         obs, reward, terminated, truncated, info = self._vec.step(scaled)
         obs = np.asarray(obs, np.float32)
+        invalid = np.array([env.unstable for env in self._vec.envs], np.float32)
 
         next_obs = obs.copy()
         finished = info.get("_final_obs")
@@ -73,6 +137,7 @@ class GymVecEnv:
             "reward": np.asarray(reward, np.float32),
             "terminated": np.asarray(terminated, np.float32),
             "truncated": truncated.astype(np.float32),
+            "invalid": invalid,
         }
 
     def close(self) -> None:

@@ -13,6 +13,9 @@ Fields and defaults of ``ofenet_config()``:
 * ``batch_norm`` (True): Dense -> BatchNorm -> activation in every layer. BatchNorm runs in
   training mode (batch statistics, running statistics updated) for the auxiliary loss only;
   features handed to the agent always use the running statistics (App. A.1).
+* ``kernel_init`` ('glorot_uniform') / ``bn_epsilon`` (1e-3): Keras's defaults, which the OFENet
+  reference code uses (Flax's would be 'lecun_normal' / 1e-5); applied to every OFENet layer
+  including the predictor. Batch-norm momentum is 0.99 in both frameworks.
 * ``learning_rate`` (3e-4): Adam step size of the auxiliary loss.
 * ``batch_size`` (256): minibatch of one OFENet update; the trainer samples it from the same
   replay buffer as the agent, one OFENet update per agent update.
@@ -31,7 +34,7 @@ from __future__ import annotations
 import ml_collections
 
 from largerl_jax.configdict import frozen_config, is_int, locked_config
-from largerl_jax.networks import ACTIVATIONS
+from largerl_jax.networks import ACTIVATIONS, KERNEL_INITS
 
 _DEFAULTS = dict(
     num_layers=8,
@@ -40,6 +43,8 @@ _DEFAULTS = dict(
     sa_units=None,
     activation="swish",
     batch_norm=True,
+    kernel_init="glorot_uniform",
+    bn_epsilon=1e-3,
     learning_rate=3e-4,
     batch_size=256,
     tau=0.005,
@@ -89,6 +94,10 @@ def validate_ofenet_config(cfg) -> None:
     if cfg.activation not in ACTIVATIONS:
         raise ValueError(f"ofenet activation must be one of {list(ACTIVATIONS)}, got {cfg.activation!r}")
     _check_bool("batch_norm", cfg.batch_norm)
+    if cfg.kernel_init not in KERNEL_INITS:
+        raise ValueError(f"ofenet kernel_init must be one of {list(KERNEL_INITS)}, got {cfg.kernel_init!r}")
+    if not _is_number(cfg.bn_epsilon) or not cfg.bn_epsilon > 0:
+        raise ValueError(f"ofenet bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
     _check_bool("use_target", cfg.use_target)
     if not _is_number(cfg.learning_rate) or not cfg.learning_rate > 0:
         raise ValueError(f"ofenet learning_rate must be a positive number, got {cfg.learning_rate!r}")

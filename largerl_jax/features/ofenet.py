@@ -18,13 +18,19 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.features.config import check_predict_dims, freeze_ofenet_config, validate_ofenet_config
-from largerl_jax.networks import Torso, torso_config, torso_out_dim
+from largerl_jax.networks import Torso, kernel_initializer, torso_config, torso_out_dim
 
 
 def phi_s_torso_config(cfg):
     validate_ofenet_config(cfg)
     return torso_config(
-        arch="densenet", width=cfg.units, depth=cfg.num_layers, activation=cfg.activation, batch_norm=cfg.batch_norm
+        arch="densenet",
+        width=cfg.units,
+        depth=cfg.num_layers,
+        activation=cfg.activation,
+        batch_norm=cfg.batch_norm,
+        kernel_init=cfg.kernel_init,
+        bn_epsilon=cfg.bn_epsilon,
     )
 
 
@@ -36,6 +42,8 @@ def phi_sa_torso_config(cfg):
         depth=cfg.num_layers if cfg.sa_num_layers is None else cfg.sa_num_layers,
         activation=cfg.activation,
         batch_norm=cfg.batch_norm,
+        kernel_init=cfg.kernel_init,
+        bn_epsilon=cfg.bn_epsilon,
     )
 
 
@@ -63,7 +71,9 @@ class OFENet(nn.Module):
         # apply(..., method=...) without running (or needing inputs for) the others.
         self.phi_s = Torso(phi_s_torso_config(self.cfg))
         self.phi_sa = Torso(phi_sa_torso_config(self.cfg))
-        self.predictor = nn.Dense(check_predict_dims(self.cfg, self.obs_dim))
+        self.predictor = nn.Dense(
+            check_predict_dims(self.cfg, self.obs_dim), kernel_init=kernel_initializer(self.cfg.kernel_init)
+        )
 
     def state_features(self, obs: jax.Array, train: bool = False) -> jax.Array:
         return self.phi_s(obs, train=train)

@@ -8,10 +8,12 @@ Variable collections: 'params' (trainable), 'spectral' (power-iteration vectors 
 from largerl_jax.networks.config import (
     ACTIVATIONS,
     ARCHS,
+    KERNEL_INITS,
     SPECTRAL_NORMS,
     torso_config,
     validate_torso_config,
 )
+from largerl_jax.networks.layers import kernel_initializer
 from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork
 from largerl_jax.networks.param_table import format_param_table, param_table, total_params
 from largerl_jax.networks.spectral_norm import SNDense, power_iteration, sigma_from_u
@@ -27,6 +29,7 @@ from largerl_jax.networks.widths import layer_widths, torso_out_dim
 __all__ = [
     "ACTIVATIONS",
     "ARCHS",
+    "KERNEL_INITS",
     "SPECTRAL_NORMS",
     "DeterministicPolicy",
     "GaussianPolicy",
@@ -35,6 +38,7 @@ __all__ = [
     "Torso",
     "VNetwork",
     "format_param_table",
+    "kernel_initializer",
     "layer_widths",
     "param_table",
     "power_iteration",

@@ -27,6 +27,12 @@ Fields and defaults of ``torso_config()``:
 * ``batch_norm`` (False): Dense -> BatchNorm -> activation in every hidden layer, the
   DenseNet composite function of Ota et al. / OFENet. Not allowed with 'modern', which
   normalizes with LayerNorm.
+* ``kernel_init`` ('lecun_normal'): initialiser of every Dense kernel, one of KERNEL_INITS.
+  'lecun_normal' is Flax's default and our choice for the library's own configs;
+  'glorot_uniform' is Keras's, which the OFENet reference code (and so Ota et al.'s runs) used:
+  the Ota et al. configs set it. Biases start at zero either way.
+* ``bn_epsilon`` (1e-5): batch-norm epsilon. 1e-5 is Flax's default and our choice; the Ota et
+  al. configs set Keras's 1e-3, the reference code's.
 * ``modern_inner_multiple`` (2): inner width of a 'modern' block as a multiple of ``width``
   (Bjorck et al.: residual width 1024, inner 2048).
 """
@@ -39,6 +45,7 @@ from largerl_jax.configdict import frozen_config, is_int, locked_config
 ARCHS = ("mlp", "resnet", "densenet", "d2rl", "modern")
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
+KERNEL_INITS = ("lecun_normal", "glorot_uniform")
 
 _DEFAULTS = dict(
     arch="mlp",
@@ -49,6 +56,8 @@ _DEFAULTS = dict(
     spectral_norm="none",
     sn_iters=1,
     batch_norm=False,
+    kernel_init="lecun_normal",
+    bn_epsilon=1e-5,
     modern_inner_multiple=2,
 )
 
@@ -87,6 +96,9 @@ def validate_torso_config(cfg) -> None:
     _check_choice("arch", cfg.arch, ARCHS)
     _check_choice("activation", cfg.activation, ACTIVATIONS)
     _check_choice("spectral_norm", cfg.spectral_norm, SPECTRAL_NORMS)
+    _check_choice("kernel_init", cfg.kernel_init, KERNEL_INITS)
+    if isinstance(cfg.bn_epsilon, bool) or not isinstance(cfg.bn_epsilon, (int, float)) or not cfg.bn_epsilon > 0:
+        raise ValueError(f"torso bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
     for name in ("width", "depth", "sn_iters", "modern_inner_multiple"):
         _check_positive_int(name, cfg[name])
     if not isinstance(cfg.batch_norm, bool):

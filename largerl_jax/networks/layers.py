@@ -11,11 +11,21 @@ import jax
 
 from largerl_jax.networks.spectral_norm import SNDense
 
-# Flax defaults, written out because they are part of the reproduced setup.
+# Running-statistics momentum: Flax's and Keras's default alike (the OFENet reference code is
+# Keras), so it is not a config field. Epsilon and the kernel initialiser differ between the two
+# and are torso config fields (see networks.config).
 BN_MOMENTUM = 0.99
-BN_EPSILON = 1e-5
+
+_INITIALIZERS = {
+    "lecun_normal": nn.initializers.lecun_normal(),  # Flax's default
+    "glorot_uniform": nn.initializers.glorot_uniform(),  # Keras's default (OFENet reference code)
+}
 
 _ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}
+
+
+def kernel_initializer(name: str):
+    return _INITIALIZERS[name]
 
 
 def activation_fn(name: str):
@@ -33,7 +43,7 @@ def output_uses_sn(cfg) -> bool:
 
 
 def dense(cfg, features: int, name: str, *, use_sn: bool) -> SNDense:
-    return SNDense(features, use_sn=use_sn, sn_iters=cfg.sn_iters, name=name)
+    return SNDense(features, use_sn=use_sn, sn_iters=cfg.sn_iters, kernel_init=_INITIALIZERS[cfg.kernel_init], name=name)
 
 
 def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool, train: bool, mask=None):
@@ -44,7 +54,7 @@ def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool,
     y = dense(cfg, features, name, use_sn=torso_layer_uses_sn(cfg, is_first))(x, train=train)
     if cfg.batch_norm:
         y = nn.BatchNorm(
-            use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_norm"
+            use_running_average=not train, momentum=BN_MOMENTUM, epsilon=cfg.bn_epsilon, name=f"{name}_norm"
         )(y)
     y = activation_fn(cfg.activation)(y)
     return y if mask is None else y * mask

@@ -19,8 +19,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax import replay
-from largerl_jax.training.learner import Learner, all_finite, chunk_mean
+from largerl_jax.training.learner import Learner, chunk_mean
+from largerl_jax.training.loop import divergence_metrics
 from largerl_jax.training.state import TrainState
+
+
+def eval_seed(seed: int, env_steps: int) -> int:
+    """The eval envs' reset seed: a function of checkpointed numbers only, so a resumed run
+    evaluates on the episodes an uninterrupted one would have, and no two evaluations share one."""
+    return int(np.random.SeedSequence([seed, env_steps, 0x5EED]).generate_state(1)[0])
 
 
 class HostLoop:
@@ -34,7 +41,6 @@ class HostLoop:
         self.num_envs = num_envs
         self._obs = None
         self._episode_return = np.zeros((len(self.seeds), num_envs), np.float32)
-        self._evals = 0
 
         def act(agent_state, key, obs, warmup: bool):  # (pre-training never acts)
             key, k_act = jax.random.split(key)
@@ -45,20 +51,25 @@ class HostLoop:
             return action, key
 
         def store_and_learn(ts, trans, phase: str):
-            if phase != "pretrain":
-                ts = learner.store(ts, trans)
+            ts = learner.store(ts, trans)
             if phase == "warmup":
                 return ts, {}
-            ts, metrics = learner.learn(ts, pretrain=phase == "pretrain")
+            ts, metrics = learner.learn(ts)
+            return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
+
+        def pretrain(ts, num_updates: int):
+            ts, metrics = learner.pretrain(ts, num_updates)
             return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
 
         self._act = {w: jax.jit(jax.vmap(lambda a, k, o, w=w: act(a, k, o, w))) for w in (False, True)}
         self._learn = {
             p: jax.jit(jax.vmap(lambda ts, t, p=p: store_and_learn(ts, t, p)), donate_argnums=(0,))
-            for p in ("warmup", "pretrain", "train")
+            for p in ("warmup", "train")
         }
+        self._pretrain = jax.jit(
+            jax.vmap(pretrain, in_axes=(0, None)), static_argnums=(1,), donate_argnums=(0,)
+        )
         self._deterministic = jax.jit(jax.vmap(lambda a, o: self.agent.act(a, o, jax.random.PRNGKey(0), True)))
-        self._finite = jax.jit(jax.vmap(all_finite))
         self._break_episodes = jax.jit(jax.vmap(learner.break_episodes), donate_argnums=(0,))
 
     def learn_fn(self, phase: str):
@@ -69,6 +80,10 @@ class HostLoop:
     def act_fn(self, warmup: bool = False):
         """The jitted act program: (agent states, keys, obs [S, N, obs_dim]) -> (actions, keys)."""
         return self._act[warmup]
+
+    def quantity_names(self) -> list[str]:
+        """See Learner.quantity_names."""
+        return self.learner.quantity_names(self.spec)
 
     def init(self, keys, replay_capacity: int) -> TrainState:
         return jax.jit(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)))(keys)
@@ -87,10 +102,10 @@ class HostLoop:
         history = []
         finished_sum = np.zeros(len(self.seeds))
         finished_n = np.zeros(len(self.seeds))
-        if phase == "pretrain":
-            for _ in range(num_iterations):
-                ts, metrics = self._learn[phase](ts, None)
-                history.append(metrics)
+        invalid_n = np.zeros(len(self.seeds))
+        if phase == "pretrain":  # num_iterations counts updates, run as one compiled scan
+            ts, metrics = self._pretrain(ts, num_iterations)
+            history.append(metrics)
             num_iterations = 0
         for _ in range(num_iterations):
             action, key = self._act[phase == "warmup"](ts.agent, ts.key, self._obs)
@@ -107,6 +122,7 @@ class HostLoop:
             self._episode_return += info["reward"]
             finished_sum += (done * self._episode_return).sum(axis=1)
             finished_n += done.sum(axis=1)
+            invalid_n += np.stack([r[1]["invalid"] for r in results]).sum(axis=1)
             self._episode_return *= 1.0 - done
         metrics = {}
         if history and history[0]:
@@ -114,13 +130,12 @@ class HostLoop:
             metrics = jax.vmap(chunk_mean)(stacked)
         metrics["train_return"] = jnp.asarray(np.where(finished_n > 0, finished_sum / np.maximum(finished_n, 1), np.nan))
         metrics["train_episodes"] = jnp.asarray(finished_n)
-        metrics["env_invalid_steps"] = jnp.zeros(len(self.seeds))  # Gymnasium raises on blow-ups itself
-        metrics["finite"] = self._finite(ts.agent)
-        return ts, metrics
+        metrics["env_invalid_steps"] = jnp.asarray(invalid_n)
+        return ts, {**metrics, **divergence_metrics(ts)}
 
     def evaluate(self, ts: TrainState) -> jax.Array:
-        self._evals += 1
-        obs = np.stack([env.reset(10_000 * self._evals + seed) for env, seed in zip(self.eval_envs, self.seeds)])
+        env_steps = np.asarray(ts.env_steps).tolist()
+        obs = np.stack([env.reset(eval_seed(seed, n)) for env, seed, n in zip(self.eval_envs, self.seeds, env_steps)])
         ret = np.zeros(obs.shape[:2], np.float32)
         alive = np.ones(obs.shape[:2], np.float32)
         for _ in range(self.spec.episode_length):

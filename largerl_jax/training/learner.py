@@ -12,11 +12,6 @@ from largerl_jax.agents import Agent
 from largerl_jax.training.state import TrainState
 
 
-def all_finite(tree) -> jax.Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
-    return jnp.all(jnp.stack(leaves))
-
-
 def chunk_mean(stacked: dict) -> dict:
     # nanmean: some metrics are NaN on purpose when undefined (TD3's actor loss on critic-only steps).
     return {k: jnp.nanmean(v) for k, v in stacked.items()}
@@ -36,7 +31,13 @@ class PrioritySettings:
 
 @dataclasses.dataclass(frozen=True)
 class Learner:
-    """Per-seed replay and updates. ``num_envs`` is the number of env streams the replay holds."""
+    """Per-seed replay and updates. ``num_envs`` is the number of env streams the replay holds.
+
+    Divergence isolation: after each iteration's U updates the learner checks the agent's losses
+    and parameters. A seed with a non-finite one keeps its last finite agent state from then on
+    (``TrainState.diverged``; its updates are masked inside the compiled step, so the other
+    seeds of a vmapped run go on exactly as they would alone), and the train state records the
+    env step and the first non-finite quantity (an index into ``quantity_names``)."""
 
     agent: Agent
     batch_size: int
@@ -55,6 +56,9 @@ class Learner:
             env_steps=jnp.int32(0),
             grad_steps=jnp.int32(0),
             episode_return=None,
+            diverged=jnp.bool_(False),
+            diverged_at=jnp.int32(-1),
+            diverged_what=jnp.int32(-1),
         )
 
     def init_replay(self, capacity: int, obs_dim: int, act_dim: int):
@@ -78,39 +82,73 @@ class Learner:
             return ts.replace(replay=replay.break_episodes(ts.replay))
         return ts.replace(replay=ts.replay.replace(buffer=replay.break_episodes(ts.replay.buffer)))
 
-    def learn(self, ts: TrainState, pretrain: bool = False) -> tuple[TrainState, dict]:
-        """U updates (``agent.update``, or ``agent.pretrain`` for the pre-training phase, which
-        does not count as gradient steps of the agent)."""
-        if self.priority is not None and not pretrain:
-            return self._learn_prioritized(ts)
-        update = self.agent.pretrain if pretrain else self.agent.update
+    # --- updates ------------------------------------------------------------------------------
+
+    def learn(self, ts: TrainState) -> tuple[TrainState, dict]:
+        """U updates (``agent.aux_update`` then ``agent.update`` each), masked for a diverged seed."""
+        new, metrics = self._learn_raw(ts)
+        return self._guard(ts, new, metrics), metrics
+
+    def _learn_raw(self, ts: TrainState) -> tuple[TrainState, dict]:
+        return self._learn_prioritized(ts) if self.priority is not None else self._learn_uniform(ts)
+
+    def pretrain(self, ts: TrainState, num_updates: int) -> tuple[TrainState, dict]:
+        """``num_updates`` of ``agent.pretrain``, each on its own uniform batch; they are not
+        gradient steps of the agent (``grad_steps`` does not move)."""
+        key, sub = jax.random.split(ts.key)
+        buffer = self._uniform(ts.replay)
+
+        def step(agent_state, k):
+            k_sample, k_update = jax.random.split(k)
+            batch = replay.gather(buffer, replay.sample_indices(buffer, k_sample, self.batch_size))
+            return self.agent.pretrain(agent_state, batch, k_update)
+
+        agent_state, metrics = jax.lax.scan(step, ts.agent, jax.random.split(sub, num_updates))
+        # Parameters only, numbered as in training (after its metrics): one list of names.
+        offset = len(self._checked_metrics(jax.eval_shape(self._learn_raw, ts)[1]))
+        return self._guard(ts, ts.replace(agent=agent_state, key=key), {}, offset), metrics
+
+    def _aux(self, agent_state, batch, key):
+        if self.agent.aux_update is None:
+            return agent_state, {}
+        return self.agent.aux_update(agent_state, batch, key)
+
+    def _learn_uniform(self, ts: TrainState) -> tuple[TrainState, dict]:
         key, k_sample, k_update = jax.random.split(ts.key, 3)
         u, b = self.updates_per_iteration, self.batch_size
         # All U batches are gathered before the update scan, so the buffer is read once.
-        buffer = self._uniform(ts.replay)
+        buffer = ts.replay
         idx = replay.sample_indices(buffer, k_sample, u * b).reshape(u, b)
         batches = replay.gather(buffer, idx)
 
         def grad_step(agent_state, inputs):
             batch, k = inputs
-            agent_state, metrics = update(agent_state, batch, k)
+            k_aux, k_update = jax.random.split(k)
+            # The uniform batch serves the auxiliary model as well: it is already unbiased.
+            agent_state, aux_metrics = self._aux(agent_state, batch, k_aux)
+            agent_state, metrics = self.agent.update(agent_state, batch, k_update)
             metrics.pop("priority", None)
-            return agent_state, metrics
+            return agent_state, {**metrics, **aux_metrics}
 
         agent_state, metrics = jax.lax.scan(grad_step, ts.agent, (batches, jax.random.split(k_update, u)))
-        grad_steps = ts.grad_steps + (0 if pretrain else self.updates_per_iteration)
-        ts = ts.replace(agent=agent_state, key=key, grad_steps=grad_steps)
+        ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + u)
         return ts, metrics
 
     def _learn_prioritized(self, ts: TrainState) -> tuple[TrainState, dict]:
-        """U updates, each sampling with the priorities the previous one wrote."""
+        """U updates, each sampling with the priorities the previous one wrote; the auxiliary
+        model gets a uniform sample of its own from the same buffer."""
         p = self.priority
         beta_at = replay.linear_schedule(p.beta0, 1.0, p.beta_steps)
         key, sub = jax.random.split(ts.key)
 
         def grad_step(carry, k):
             agent_state, buffer, step = carry
-            k_sample, k_update = jax.random.split(k)
+            k_sample, k_aux_sample, k_aux, k_update = jax.random.split(k, 4)
+            if self.agent.aux_update is not None:
+                aux_idx = replay.sample_indices(buffer.buffer, k_aux_sample, self.batch_size)
+                agent_state, aux_metrics = self._aux(agent_state, replay.gather(buffer.buffer, aux_idx), k_aux)
+            else:
+                aux_metrics = {}
             beta = beta_at(step)
             idx, weights = replay.sample_prioritized_indices(buffer, k_sample, self.batch_size, beta)
             batch = replay.gather(buffer.buffer, idx)
@@ -118,10 +156,59 @@ class Learner:
             buffer = replay.update_priorities(buffer, idx, metrics.pop("priority"), p.alpha, p.eps)
             metrics["per_beta"] = beta
             metrics["per_weight_mean"] = weights.mean()
-            return (agent_state, buffer, step + 1), metrics
+            return (agent_state, buffer, step + 1), {**metrics, **aux_metrics}
 
         carry = (ts.agent, ts.replay, ts.grad_steps)
         (agent_state, buffer, grad_steps), metrics = jax.lax.scan(
             grad_step, carry, jax.random.split(sub, self.updates_per_iteration)
         )
         return ts.replace(agent=agent_state, replay=buffer, key=key, grad_steps=grad_steps), metrics
+
+    # --- divergence isolation -----------------------------------------------------------------
+
+    def _checked_metrics(self, metrics: dict) -> list[str]:
+        optional = set(self.agent.optional_metrics)
+        return sorted((k for k in metrics if k not in optional), key=_check_order)
+
+    def _finite_flags(self, agent_state, metrics: dict) -> jax.Array:
+        flags = [jnp.all(jnp.isfinite(metrics[k])) for k in self._checked_metrics(metrics)]
+        flags += [jnp.all(jnp.isfinite(x)) for _, x in _float_leaves(agent_state)]
+        return jnp.stack(flags)
+
+    def _guard(self, old: TrainState, new: TrainState, metrics: dict, offset: int = 0) -> TrainState:
+        flags = self._finite_flags(new.agent, metrics)
+        ok = jnp.all(flags) & ~old.diverged
+        newly = ~jnp.all(flags) & ~old.diverged
+        agent = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new.agent, old.agent)
+        return new.replace(
+            agent=agent,
+            diverged=old.diverged | newly,
+            diverged_at=jnp.where(newly, new.env_steps, old.diverged_at),
+            diverged_what=jnp.where(newly, jnp.argmin(flags).astype(jnp.int32) + offset, old.diverged_what),
+        )
+
+    def quantity_names(self, spec) -> list[str]:
+        """Names of the quantities the divergence check looks at, in ``diverged_what`` order:
+        the training metrics, then the agent's floating-point leaves."""
+        rows = max(2 * self.num_envs, self.batch_size)
+        rows = -(-rows // self.num_envs) * self.num_envs
+        ts, metrics = jax.eval_shape(lambda k: self.learn(self.init_state(k, rows, spec)), jax.random.PRNGKey(0))
+        names = self._checked_metrics(metrics)
+        return names + ["agent" + path for path, _ in _float_leaves(ts.agent)]
+
+
+# Losses upstream first: within one update every later loss reads the earlier networks (a NaN
+# TD target shows in the critic loss, then in the actor's), so the first non-finite quantity
+# reported is the likely origin. Other metrics follow by name, then the parameters.
+_LOSS_ORDER = ("ofe_loss", "critic_loss", "value_loss", "actor_loss", "alpha_loss")
+
+
+def _check_order(name: str) -> tuple[int, str]:
+    return (_LOSS_ORDER.index(name) if name in _LOSS_ORDER else len(_LOSS_ORDER), name)
+
+
+def _float_leaves(tree) -> list[tuple[str, jax.Array]]:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [
+        (jax.tree_util.keystr(path), x) for path, x in leaves if jnp.issubdtype(x.dtype, jnp.floating)
+    ]

@@ -11,7 +11,8 @@ a vmap, the env's "reset only if some episode ended" cond would become a select,
 physics on every step for every env.
 
 A chunk runs one phase: 'warmup' (uniform random actions, no updates), 'pretrain' (the agent's
-pre-training updates on the warm-up data, no env steps, e.g. OFENet) or 'train'.
+pre-training updates on the warm-up data, no env steps, e.g. OFENet; a pre-training chunk's
+length counts updates, not iterations) or 'train'.
 """
 from __future__ import annotations
 
@@ -23,11 +24,16 @@ import jax.numpy as jnp
 from largerl_jax import replay
 from largerl_jax.agents import Agent
 from largerl_jax.envs import fold_envs, split_keys, unfold_envs
-from largerl_jax.training.learner import Learner, all_finite
+from largerl_jax.training.learner import Learner
 from largerl_jax.training.state import TrainState
 
 PHASES = ("warmup", "pretrain", "train")
 EVAL_KEY_SALT = 0x5EED
+
+
+def divergence_metrics(ts: TrainState) -> dict:
+    """Each seed's divergence record (see Learner), reported with every chunk's metrics."""
+    return {"diverged": ts.diverged, "diverged_at": ts.diverged_at, "diverged_what": ts.diverged_what}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,16 +93,17 @@ class DeviceLoop:
         """``num_iterations`` iterations of one phase (see the module docstring); metrics [S]."""
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
-        num_seeds = ts.key.shape[0]
+        if phase == "pretrain":
+            # num_iterations counts pre-training updates: they take no env steps.
+            ts, metrics = jax.vmap(lambda t: self.learner.pretrain(t, num_iterations))(ts)
+            metrics = {k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}
+            return ts, {**metrics, **divergence_metrics(ts)}
         store = jax.vmap(self.learner.store)
-        learn = jax.vmap(lambda t: self.learner.learn(t, pretrain=phase == "pretrain"))
+        learn = jax.vmap(self.learner.learn)
 
         def iteration(ts, _):
-            zeros = jnp.zeros((num_seeds,), jnp.float32)
-            out = {"finished_episodes": zeros, "finished_return_sum": zeros, "invalid_steps": zeros}
-            if phase != "pretrain":
-                ts, trans, out = self._collect(ts, random_actions=phase == "warmup")
-                ts = store(ts, trans)
+            ts, trans, out = self._collect(ts, random_actions=phase == "warmup")
+            ts = store(ts, trans)
             if phase != "warmup":
                 ts, metrics = learn(ts)
                 out = {**out, **{k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}}
@@ -110,8 +117,7 @@ class DeviceLoop:
         metrics["train_return"] = jnp.where(finished > 0, ret_sum / jnp.maximum(finished, 1.0), jnp.nan)
         metrics["train_episodes"] = finished
         metrics["env_invalid_steps"] = invalid
-        metrics["finite"] = jax.vmap(all_finite)(ts.agent)
-        return ts, metrics
+        return ts, {**metrics, **divergence_metrics(ts)}
 
     def evaluate(self, ts: TrainState) -> jax.Array:
         """Deterministic-policy returns of E episodes per seed, run in parallel: [S, E]."""
@@ -145,6 +151,10 @@ class SeedBatchedDeviceLoop:
     @property
     def spec(self):
         return self.loop.env.spec
+
+    def quantity_names(self) -> list[str]:
+        """See Learner.quantity_names."""
+        return self.loop.learner.quantity_names(self.spec)
 
     def init(self, keys: jax.Array, replay_capacity: int) -> TrainState:
         return jax.jit(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)))(keys)

@@ -17,12 +17,14 @@ import numpy as np
 from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
+from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.config import pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
+from largerl_jax.training import provenance
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
 
@@ -64,9 +66,11 @@ def make_driver(cfg, seeds: list[int]):
 
 
 def plan_segments(cfg) -> list[tuple[int, str]]:
-    """The run as a list of (iterations, phase) chunks: warm-up, then the agent's pre-training
-    updates (if any), then training. Env-step boundaries fall on multiples of the log interval
-    and at the end of warm-up, so few distinct chunk lengths are ever compiled."""
+    """The run as a list of (length, phase) chunks: warm-up, then the agent's pre-training (if
+    any), then training. Warm-up and training lengths are iterations of N env steps (and U
+    updates); pre-training lengths are single updates, ``pretrain_updates(cfg)`` in all, in
+    chunks of at most one log interval's iterations. Env-step boundaries fall on multiples of
+    the log interval and at the end of warm-up, so few distinct chunk lengths are compiled."""
     n = cfg.env.num_envs
     total = math.ceil(cfg.total_env_steps / n)
     warm = min(cfg.warmup_env_steps // n, total)
@@ -99,10 +103,7 @@ def _config_json(cfg) -> str:
 
 
 def _read_records(path: str) -> list[dict]:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return metrics_io.read(path)
 
 
 def _to_host(metrics: dict) -> dict[str, np.ndarray]:
@@ -110,25 +111,29 @@ def _to_host(metrics: dict) -> dict[str, np.ndarray]:
 
 
 class _Window:
-    """Per-seed chunk metrics since the last evaluation: counts are summed, the rest averaged."""
+    """Per-seed chunk metrics since the last evaluation: counts are summed, the rest averaged.
+    Phases are never mixed: metrics of warm-up and pre-training chunks are kept under their
+    phase's prefix ('warmup/train_return', 'pretrain/ofe_loss'), training metrics unprefixed."""
 
     SUMMED = ("env_invalid_steps",)
-    DROPPED = ("finite", "train_episodes")
+    DROPPED = ("diverged", "diverged_at", "diverged_what", "train_episodes")
 
     def __init__(self):
         self.values: dict[str, list] = {}
 
-    def add(self, metrics: dict[str, np.ndarray]):
+    def add(self, metrics: dict[str, np.ndarray], phase: str = "train"):
+        prefix = "" if phase == "train" else f"{phase}/"
         for k, v in metrics.items():
             if k not in self.DROPPED:
-                self.values.setdefault(k, []).append(v)
+                self.values.setdefault(prefix + k, []).append(v)
 
     def means(self) -> dict[str, np.ndarray]:
         out = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN -> null
             for k, v in self.values.items():
-                out[k] = np.sum(np.stack(v), axis=0) if k in self.SUMMED else np.nanmean(np.stack(v), axis=0)
+                summed = k.rsplit("/", 1)[-1] in self.SUMMED
+                out[k] = np.sum(np.stack(v), axis=0) if summed else np.nanmean(np.stack(v), axis=0)
         self.values = {}
         return out
 
@@ -140,17 +145,22 @@ def run(
     resume: bool = False,
     progress: bool = True,
     stop_after_env_steps: int | None = None,
+    after_chunk=None,
 ) -> list[dict]:
     """Train ``num_seeds`` seeds of ``cfg`` in one vmapped program. Returns every metrics record
     (one per seed and evaluation), which are also appended to ``workdir/metrics.jsonl``.
 
     ``stop_after_env_steps`` ends the process early at the first chunk boundary past it, as an
-    interruption would (used to test resumption). Every program of the run is compiled under
-    ``cfg.matmul_precision``.
+    interruption would (used to test resumption). ``after_chunk(ts, env_steps) -> ts``, if
+    given, sees the train state after every chunk (fault injection in tests). Every program of
+    the run is compiled under ``cfg.matmul_precision``.
+
+    A seed whose losses or parameters become non-finite is frozen and left out of evaluations
+    (its records say when and what); ``DivergenceError`` is raised only when every seed has.
     """
     validate(cfg)
     with matmul_precision(cfg.matmul_precision):
-        return _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps)
+        return _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_chunk)
 
 
 def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
@@ -161,7 +171,7 @@ def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
     return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 
 
-def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> list[dict]:
+def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_chunk) -> list[dict]:
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     seeds = [cfg.seed + i for i in range(num_seeds)]
@@ -189,6 +199,11 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> lis
                 payload = json.loads(_config_json(cfg))
                 payload["_num_seeds"] = num_seeds
                 json.dump(payload, f, indent=2, sort_keys=True)
+        info = provenance.collect(cfg.matmul_precision)
+        if resume:
+            provenance.check_resume(workdir, info)
+        else:
+            provenance.write(workdir, info)
         ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
     elif resume:
         raise ValueError("--resume needs --workdir")
@@ -211,8 +226,7 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> lis
         ts, meta = ckpt.restore(driver.abstract_state(keys, cfg.replay_capacity))
         done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
         env_steps_ckpt = meta["env_steps"]
-        records = [r for r in _read_records(metrics_path) if r["env_steps"] <= env_steps_ckpt]
-        _write_records(metrics_path, records, mode="w")
+        records = metrics_io.truncate_to(metrics_path, env_steps_ckpt)
     else:
         ts = driver.init(keys, cfg.replay_capacity)
         if metrics_path:
@@ -222,6 +236,7 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> lis
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
     window = _Window()
+    divergence = _Divergence(seeds, driver.quantity_names(), workdir)
     try:
         for index in range(done_segments, len(segments)):
             iterations, phase = segments[index]
@@ -229,36 +244,38 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> lis
             ts, metrics = driver.chunk(ts, iterations, phase)
             metrics = _to_host(metrics)
             env_steps = start + (0 if phase == "pretrain" else iterations * n)
-            if not metrics["finite"].all():
-                bad = [seeds[i] for i in np.flatnonzero(~metrics["finite"].astype(bool))]
-                raise DivergenceError(
-                    f"seed(s) {bad} diverged: non-finite parameters between env steps {start} and {env_steps}"
-                    + (f"; last checkpoint in {workdir}/checkpoints" if workdir else "")
-                )
-            if metrics["env_invalid_steps"].any():
-                counts = dict(zip(seeds, metrics["env_invalid_steps"].astype(int).tolist()))
+            if after_chunk is not None:
+                ts = after_chunk(ts, env_steps)
+            divergence.update(metrics, start)
+            invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
+            if invalid is not None and invalid.any():
+                counts = dict(zip(seeds, invalid.astype(int).tolist()))
                 print(
                     f"warning: simulator produced non-finite states (reset as terminations) between env "
                     f"steps {start} and {env_steps}, per seed: {counts}",
                     file=sys.stderr,
                 )
-            window.add(metrics)
+            window.add(metrics, phase)
             last = index == len(segments) - 1
             eval_mean = None
             grad_steps = int(np.asarray(ts.grad_steps)[0])
             if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
                 returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [S, E]
                 wall = wall_offset + time.perf_counter() - t_start
-                new = _records(seeds, env_steps, grad_steps, returns, window.means(), wall)
+                new = _records(seeds, env_steps, grad_steps, returns, window.means(), wall, divergence)
                 records += new
                 if metrics_path:
                     _write_records(metrics_path, new, mode="a")
-                eval_mean = float(returns.mean())
+                healthy = ~divergence.diverged
+                eval_mean = float(returns[healthy].mean()) if healthy.any() else None
                 if ckpt and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
                     meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
                     ckpt.save(env_steps, ts, meta)
             note = f"pre-training {phase_done(segments, index)}/{pretrain_updates(cfg)} updates" if phase == "pretrain" else ""
-            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=last or eval_mean is not None, note=note)
+            phase_end = last or segments[index + 1][1] != phase  # each phase's last line is always shown
+            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=phase_end or eval_mean is not None, note=note)
+            if divergence.diverged.all():
+                raise DivergenceError(divergence.summary())
             if stop_after_env_steps is not None and env_steps >= stop_after_env_steps:
                 break
     finally:
@@ -269,17 +286,53 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps) -> lis
     return records
 
 
-def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float) -> list[dict]:
+class _Divergence:
+    """Per-seed divergence, read from the train state's record (see training.learner.Learner):
+    warns once per seed when it happens; a diverged seed's later records carry no evaluation."""
+
+    def __init__(self, seeds: list[int], names: list[str], workdir: str | None):
+        self.seeds, self.names, self.workdir = seeds, names, workdir
+        self.diverged = np.zeros(len(seeds), bool)
+        self.at = np.full(len(seeds), -1)
+        self.what: list[str | None] = [None] * len(seeds)
+
+    def update(self, metrics: dict, start: int) -> None:
+        flags = metrics["diverged"].astype(bool)
+        for i in np.flatnonzero(flags & ~self.diverged):
+            self.at[i] = int(metrics["diverged_at"][i])
+            index = int(metrics["diverged_what"][i])
+            self.what[i] = self.names[index] if 0 <= index < len(self.names) else f"quantity #{index}"
+            print(
+                f"warning: seed {self.seeds[i]} diverged at env step {self.at[i]} (first non-finite: "
+                f"{self.what[i]}); its updates are frozen and it is left out of evaluations, the other "
+                "seeds go on",
+                file=sys.stderr,
+            )
+        self.diverged |= flags
+
+    def count(self) -> int:
+        return int(self.diverged.sum())
+
+    def summary(self) -> str:
+        parts = [f"seed {self.seeds[i]} at env step {self.at[i]} ({self.what[i]})" for i in np.flatnonzero(self.diverged)]
+        where = f"; last checkpoint in {self.workdir}/checkpoints" if self.workdir else ""
+        return f"{self.count()} of {len(self.seeds)} seeds diverged: " + ", ".join(parts) + where
+
+
+def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float, divergence: _Divergence) -> list[dict]:
     out = []
     for i, seed in enumerate(seeds):
+        dead = bool(divergence.diverged[i])
         rec = {
             "seed": seed,
             "env_steps": env_steps,
             "grad_steps": grad_steps,
-            "eval_return": float(returns[i].mean()),
-            "eval_return_std": float(returns[i].std()),
+            "eval_return": None if dead else float(returns[i].mean()),
+            "eval_return_std": None if dead else float(returns[i].std()),
             "wall_time_s": round(wall, 3),
         }
+        if dead:
+            rec.update(diverged=True, diverged_at_env_steps=int(divergence.at[i]), first_nonfinite=divergence.what[i])
         for k, v in window.items():
             x = float(v[i])
             rec[k] = None if math.isnan(x) else x
@@ -290,9 +343,10 @@ def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float) -
 def _write_records(path: str | None, records: list[dict], mode: str) -> None:
     if path is None:
         return
-    with open(path, mode) as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
+    if mode == "a":
+        metrics_io.append(path, records)
+    else:
+        metrics_io.write(path, records)
 
 
 def iter_records(path: str) -> Iterator[dict]:

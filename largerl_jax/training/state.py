@@ -24,3 +24,9 @@ class TrainState:
     # [N] running return of each env's current training episode; None for host (Gymnasium) envs,
     # whose running returns live on the host next to the envs themselves
     episode_return: jax.Array | None
+    # Divergence isolation (see training.learner.Learner): a diverged seed keeps its last finite
+    # agent state; diverged_at is the env step of the first non-finite quantity (-1: none) and
+    # diverged_what its index into Learner.quantity_names (-1: none).
+    diverged: jax.Array  # bool
+    diverged_at: jax.Array  # int32
+    diverged_what: jax.Array  # int32

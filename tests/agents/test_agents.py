@@ -14,7 +14,7 @@ def _tiny(name, **over):
     cfg = agent_config(name)
     for net in ("actor", "critic", "value"):
         if net in cfg:
-            cfg[net].width = 16
+            cfg[net].widths, cfg[net].width = None, 16
     cfg.batch_size = B
     for k, v in over.items():
         cfg[k] = v
@@ -104,7 +104,7 @@ def test_td3_delays_actor_and_targets():
     s2, m2 = update(s1, _batch(jax.random.PRNGKey(3)), jax.random.PRNGKey(4))  # step 1: critic only
     assert not _leaves_close(s0.actor.params, s1.actor.params)
     assert _leaves_close(s1.actor.params, s2.actor.params)
-    assert _leaves_close(s1.target_critic_params, s2.target_critic_params)
+    assert _leaves_close(s1.target_critic.params, s2.target_critic.params)
     assert not _leaves_close(s1.critic.params, s2.critic.params)
     assert np.isfinite(float(m1["actor_loss"])) and np.isnan(float(m2["actor_loss"]))
 

@@ -16,7 +16,7 @@ def _cfg(name):
     cfg.ofenet.num_layers, cfg.ofenet.units = 2, 8
     for net in ("actor", "critic", "value"):
         if net in cfg:
-            cfg[net].width = 16
+            cfg[net].widths, cfg[net].width = None, 16
     cfg.batch_size = cfg.ofenet.batch_size = B
     return cfg
 
@@ -35,7 +35,10 @@ def test_rl_losses_never_reach_ofenet(name):
     agent = make_agent(cfg, OBS, ACT)
     state = agent.init(jax.random.PRNGKey(0))
     batch = _batch(jax.random.PRNGKey(1))
-    new, metrics = jax.jit(agent.update)(state, batch, jax.random.PRNGKey(2))
+    # one trainer step: OFENet's auxiliary update, then the agent's update through it
+    stepped, aux_metrics = jax.jit(agent.aux_update)(state, batch, jax.random.PRNGKey(3))
+    new, metrics = jax.jit(agent.update)(stepped, batch, jax.random.PRNGKey(2))
+    metrics = {**metrics, **aux_metrics}
     # OFENet after the agent update is exactly one auxiliary-loss step: RL gradients added nothing
     alone, _ = jax.jit(lambda s, b: ofenet_update(cfg.ofenet, s, b))(state.ofe, batch)
     assert _same(new.ofe.net.params, alone.net.params)

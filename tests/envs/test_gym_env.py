@@ -56,3 +56,37 @@ def test_humanoid_action_bounds():
     np.testing.assert_allclose(env._act_low, -0.4, rtol=1e-6)
     np.testing.assert_allclose(env._act_high, 0.4, rtol=1e-6)
     env.close()
+
+
+def _blow_up(env, i, value=1e10):
+    """Gives sub-env i velocities MuJoCo rejects on its next step."""
+    sim = env._vec.envs[i].unwrapped
+    sim.set_state(sim.data.qpos.copy(), np.full_like(sim.data.qvel, value))
+
+
+def test_blow_up_is_counted_terminated_and_reset():
+    env, twin = (GymVecEnv("Hopper-v4", num_envs=2, seed=3) for _ in range(2))
+    for e in (env, twin):
+        e.reset(seed=3)
+        _blow_up(e, 1)
+    obs, out = env.step(np.zeros((2, 3)))
+    np.testing.assert_array_equal(out["invalid"], [0.0, 1.0])
+    np.testing.assert_array_equal(out["terminated"], [0.0, 1.0])
+    assert out["truncated"][1] == 0.0 and out["reward"][1] == 0.0
+    assert out["invalid"].dtype == np.float32
+    assert np.isfinite(obs).all() and np.isfinite(out["next_obs"]).all()
+    # a fresh episode from a seed derived from the vec env's: reproducible, and not the state
+    # MuJoCo reset to by itself (the final obs)
+    np.testing.assert_array_equal(obs, twin.step(np.zeros((2, 3)))[0])
+    assert not np.allclose(obs[1], out["next_obs"][1], atol=1e-4)
+
+    invalid = [env.step(np.zeros((2, 3)))[1]["invalid"] for _ in range(5)]
+    assert np.sum(invalid) == 0.0, "one blow-up counted more than once"
+    # MuJoCo keeps its warning count at 1 through a second blow-up; it must still count,
+    # and so must a NaN velocity (a different warning)
+    for value in (1e10, np.nan):
+        _blow_up(env, 1, value)
+        out = env.step(np.zeros((2, 3)))[1]
+        np.testing.assert_array_equal(out["invalid"], [0.0, 1.0])
+    env.close()
+    twin.close()

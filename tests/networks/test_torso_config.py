@@ -16,6 +16,8 @@ def test_defaults():
         spectral_norm="none",
         sn_iters=1,
         batch_norm=False,
+        kernel_init="lecun_normal",
+        bn_epsilon=1e-5,
         modern_inner_multiple=2,
     )
 

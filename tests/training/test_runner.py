@@ -73,8 +73,11 @@ def test_metrics_records_and_files(tiny_pendulum, tmp_path):
         for key in ("critic_loss", "actor_loss", "temperature"):
             assert r[key] is not None and np.isfinite(r[key]), key
     # 4 envs x 200-step episodes: a batch of episodes ends every 800 env steps, and only
-    # windows in which an episode finished report a training return
-    assert [r["train_return"] is not None for r in records[::2]] == [False, True, False, True]
+    # windows in which an episode finished report a training return. The first window is all
+    # warm-up: its metrics carry the phase's prefix and are never averaged into training ones.
+    assert [r.get("train_return") is not None for r in records[::2]] == [False, True, False, True]
+    assert "train_return" not in records[0] and "warmup/train_return" in records[0]
+    assert not any(k.startswith("warmup/") for r in records[2:] for k in r)
     # grad steps: U=2 per iteration of 4 env steps, after 100 warm-up iterations
     assert records[-1]["grad_steps"] == (1600 - 400) // 4 * 2
     on_disk = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
@@ -112,11 +115,65 @@ def test_resume_matches_uninterrupted(tiny_pendulum, tmp_path):
         run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
 
 
-def test_divergence_is_reported_per_seed(tiny_pendulum):
+def test_all_seeds_diverging_stops_the_run(tiny_pendulum):
     cfg = tiny_pendulum()
     cfg.agent.reward_scale = float("nan")
-    with pytest.raises(DivergenceError, match=r"seed\(s\) \[0, 1\] diverged"):
+    with pytest.raises(DivergenceError, match=r"2 of 2 seeds diverged: seed 0 at env step 404 \(critic_loss\)"):
         run(cfg, num_seeds=2, progress=False)
+
+
+def _poison_rewards(seed_index: int, at_env_steps: int):
+    """Fault injection: NaN rewards in one seed's replay from ``at_env_steps`` on."""
+
+    def hook(ts, env_steps):
+        if env_steps != at_env_steps:
+            return ts
+        reward = ts.replay.reward.at[seed_index].set(jnp.nan)
+        return ts.replace(replay=ts.replay.replace(reward=reward))
+
+    return hook
+
+
+def _without_time(records):
+    return [{k: v for k, v in r.items() if k != "wall_time_s"} for r in records]
+
+
+def test_diverged_seed_is_frozen_and_the_others_train_as_alone(tiny_pendulum):
+    cfg = tiny_pendulum()
+    clean = run(cfg, num_seeds=3, progress=False)
+    forced = run(cfg, num_seeds=3, progress=False, after_chunk=_poison_rewards(2, 800))
+    # seeds 0 and 1: bit for bit the records of the run in which no seed diverged
+    assert _without_time([r for r in forced if r["seed"] != 2]) == _without_time([r for r in clean if r["seed"] != 2])
+    bad = [r for r in forced if r["seed"] == 2]
+    assert [r["eval_return"] is None for r in bad] == [False, False, True, True]
+    assert bad[-1]["diverged"] and bad[-1]["diverged_at_env_steps"] == 804
+    assert bad[-1]["first_nonfinite"] == "critic_loss"
+    # and, within float tolerance, the records of a two-seed run without the forced seed
+    alone = run(cfg, num_seeds=2, progress=False)
+    _assert_records_close([r for r in forced if r["seed"] != 2], alone)
+
+
+def test_cli_exit_code_and_summary_count_diverged_seeds(tiny_pendulum, tmp_path, capsys, monkeypatch):
+    from experiments import run as run_cli
+    from largerl_jax import training
+
+    real_run = training.run
+
+    def forced_run(cfg, **kw):
+        return real_run(cfg, after_chunk=_poison_rewards(0, 800), **kw)
+
+    monkeypatch.setattr(training, "run", forced_run)
+    overrides = [
+        "--config.agent.actor.width=16", "--config.agent.critic.width=16", "--config.agent.batch_size=64",
+        "--config.total_env_steps=1200", "--config.warmup_env_steps=400", "--config.replay_capacity=1000",
+        "--config.log_every_env_steps=400", "--config.eval_every_env_steps=400", "--config.env.eval_episodes=2",
+        "--config.checkpoint_every_env_steps=400",
+    ]
+    code = run_cli.main(["--config=pendulum_sac", "--seeds=2", f"--workdir={tmp_path}", "--no-progress", *overrides])
+    out, err = capsys.readouterr()
+    assert code == 4
+    assert "seed 0: diverged at env step 804 (critic_loss)" in out and "seed 1: env_steps 1200" in out
+    assert "1 of 2 seeds diverged" in err
 
 
 def test_truncated_transitions_keep_true_final_obs(tiny_pendulum):
@@ -163,7 +220,7 @@ def test_gymnasium_host_loop_trains(tmp_path):
     cfg = run_config(agent="td3", env="Hopper-v4")
     cfg.env.num_envs, cfg.env.eval_episodes, cfg.env.episode_length = 2, 2, 40
     for net in ("actor", "critic"):
-        cfg.agent[net].width = 16
+        cfg.agent[net].widths, cfg.agent[net].width = None, 16
     cfg.agent.batch_size = 32
     cfg.total_env_steps, cfg.warmup_env_steps = 120, 60
     cfg.log_every_env_steps = cfg.eval_every_env_steps = 60
@@ -212,6 +269,28 @@ def test_ofenet_agent_runs_warmup_pretrain_and_training(tiny_pendulum):
     assert [r["env_steps"] for r in records] == [400, 400, 800, 800]
     assert records[-1]["grad_steps"] == (800 - 400) // 4 * 2  # pre-training is not agent steps
     assert records[-1]["ofe_loss"] is not None and records[-1]["critic_loss"] is not None
+
+
+@pytest.mark.parametrize("updates", [1, 8])
+def test_pretrain_updates_count_ofenet_updates_whatever_u(tiny_pendulum, updates, capsys):
+    cfg = tiny_pendulum()
+    cfg.agent.features = "ofenet"
+    cfg.agent.ofenet.num_layers, cfg.agent.ofenet.units = 2, 8
+    cfg.agent.ofenet.batch_size = cfg.agent.batch_size
+    cfg.agent.ofenet.pretrain_updates = 300
+    cfg.updates_per_iteration = updates
+    cfg.total_env_steps = 800
+    seen = []
+
+    def hook(ts, env_steps):
+        seen.append((env_steps, int(ts.agent.ofe.step[0])))
+        return ts
+
+    run(cfg, num_seeds=1, progress=True, after_chunk=hook)
+    after_pretrain = max(step for env_steps, step in seen if env_steps == 400)
+    assert after_pretrain == 300  # OFENet updates, not iterations of U updates
+    assert seen[-1] == (800, 300 + (800 - 400) // 4 * updates)  # then one per agent update
+    assert "pre-training 300/300 updates" in capsys.readouterr().err
 
 
 def test_prioritized_replay_trains_and_anneals_beta(tiny_pendulum):
