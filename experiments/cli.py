@@ -21,7 +21,7 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
                 key, value = body, argv[i + 1]
                 i += 1
             else:
-                raise SystemExit(f"error: {arg} needs a value")
+                raise ValueError(f"{arg} needs a value (--config.KEY=VALUE)")
             pairs.append((key, value))
         else:
             rest.append(arg)
@@ -32,7 +32,10 @@ def split_overrides(argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
 def config_from_args(parser: argparse.ArgumentParser, argv: list[str] | None = None):
     """Parses argv with ``parser`` (which must define --config) and returns (args, config)."""
     argv = sys.argv[1:] if argv is None else argv
-    rest, pairs = split_overrides(argv)
+    try:
+        rest, pairs = split_overrides(argv)
+    except ValueError as e:
+        parser.exit(2, f"error: {e}\n")
     args = parser.parse_args(rest)
     if args.config is None:
         parser.error("--config=NAME is required; available: " + ", ".join(list_configs()))

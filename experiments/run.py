@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="experiment name, e.g. pendulum_sac, ant_sac, gym_ant_sac")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds vmapped in one program")
     p.add_argument("--workdir", default=None, help="output directory (default: runs/NAME-TIMESTAMP)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --workdir from its last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --workdir from its last checkpoint (or start it if the folder holds none, "
+                   "so a preemptible job can always pass --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -33,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     args, cfg = config_from_args(parser, argv)
     workdir = args.workdir or os.path.join("runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
 
-    from largerl_jax.training import DivergenceError, run, validate  # heavy imports after argument checks
+    if args.seeds < 1:
+        print(f"error: --seeds must be at least 1, got {args.seeds}", file=sys.stderr)
+        return 2
+    from largerl_jax.training import DiskFullError, DivergenceError, run, validate  # heavy imports after argument checks
 
     if is_grid(args.config):
         points = grid_points(args.config, cfg)  # shapes differ, so points run one after another
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for _, point_cfg in points:
             validate(point_cfg)
-    except ValueError as e:
+    except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     diverged_any = False
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config {point_cfg.name}: {args.seeds} seed(s), workdir {point_dir}", file=sys.stderr)
         try:
             records = run(point_cfg, workdir=point_dir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
-        except (ValueError, FileExistsError, FileNotFoundError, MemoryError) as e:
+        except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         except DivergenceError as e:

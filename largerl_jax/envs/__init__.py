@@ -3,7 +3,7 @@ from largerl_jax.envs.base import EnvSpec, EnvState, HostVecEnv, JaxVecEnv, Step
 from largerl_jax.envs.brax_env import BraxVecEnv
 from largerl_jax.envs.gym_env import GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
-from largerl_jax.envs.registry import available_envs, is_host_env, make_env
+from largerl_jax.envs.registry import available_envs, check_env, is_host_env, make_env
 
 __all__ = [
     "BraxVecEnv",
@@ -15,6 +15,7 @@ __all__ = [
     "PendulumVecEnv",
     "StepResult",
     "available_envs",
+    "check_env",
     "fold_envs",
     "split_keys",
     "unfold_envs",

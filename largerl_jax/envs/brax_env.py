@@ -11,6 +11,7 @@ import numpy as np
 
 from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
 from largerl_jax.envs.brax_fixes import patch_system
+from largerl_jax.envs.quiet import third_party_noise_filtered
 
 BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
 BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
@@ -56,13 +57,14 @@ class BraxVecEnv:
     """``num_envs`` copies of a Brax task; termination = Brax ``done``, truncation = our counter."""
 
     def __init__(self, name: str, num_envs: int, backend: str = "mjx", episode_length: int = 1000):
-        from brax import envs as brax_envs  # heavy import, only when a Brax task is built
-
         if name not in BRAX_TASKS:
             raise ValueError(f"unknown brax task {name!r}; available: {list(BRAX_TASKS)}")
         if backend not in BRAX_BACKENDS:
             raise ValueError(f"unknown brax backend {backend!r}; available: {list(BRAX_BACKENDS)}")
-        env = brax_envs.get_environment(name, backend=backend)
+        with third_party_noise_filtered():
+            from brax import envs as brax_envs  # heavy import, only when a Brax task is built
+
+            env = brax_envs.get_environment(name, backend=backend)
         env.sys = patch_system(name, backend, env.sys)
         _check_action_bounds(name, env.sys)
 

@@ -1,6 +1,8 @@
 """One entry point that builds any supported environment by name."""
 from __future__ import annotations
 
+import importlib.util
+
 from largerl_jax.envs.brax_env import BRAX_BACKENDS, BRAX_TASKS, BraxVecEnv
 from largerl_jax.envs.gym_env import GYM_IDS, GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
@@ -23,6 +25,39 @@ def _unknown(what: str, value: str) -> ValueError:
     return ValueError(f"unknown {what} {value!r}. Available -- {options}")
 
 
+# Optional packages an env family needs, with the command that installs them.
+_DEPENDENCIES = {
+    "gymnasium": ("gymnasium", 'pip install "gymnasium[mujoco]"'),
+    "brax": ("brax", "pip install brax mujoco-mjx"),
+}
+
+
+def missing_dependency(name: str) -> str | None:
+    """None if env ``name``'s optional packages import, else the error with its install hint
+    (checked without importing them, so it is cheap enough for config validation)."""
+    family = "gymnasium" if ("-v" in name and name in GYM_IDS) else "brax" if name in BRAX_TASKS else None
+    if family is None:
+        return None
+    module, hint = _DEPENDENCIES[family]
+    if importlib.util.find_spec(module) is None:
+        return f"env {name!r} needs the optional package {module!r}, which is not installed: {hint}"
+    return None
+
+
+def check_env(name: str, backend: str | None = None) -> None:
+    """The checks ``make_env`` makes before building anything: raises ValueError for an unknown
+    env or backend, or a backend on a task that has none; ImportError for a missing package."""
+    if backend is not None and backend not in BRAX_BACKENDS:
+        raise _unknown("backend", backend)
+    if name == "pendulum" or ("-v" in name and name in GYM_IDS):
+        _no_backend(name, backend)
+    elif name not in BRAX_TASKS:
+        raise _unknown("env", name)
+    problem = missing_dependency(name)
+    if problem:
+        raise ImportError(problem)
+
+
 def make_env(
     name: str,
     num_envs: int,
@@ -35,8 +70,7 @@ def make_env(
 
     ``seed`` only matters for host envs; JAX envs take their randomness from ``reset(key)``.
     """
-    if backend is not None and backend not in BRAX_BACKENDS:
-        raise _unknown("backend", backend)
+    check_env(name, backend)
     if name == "pendulum":
         _no_backend(name, backend)
         return PendulumVecEnv(num_envs, episode_length or PENDULUM_EPISODE_LENGTH)

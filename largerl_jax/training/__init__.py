@@ -3,9 +3,11 @@ from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run
 from largerl_jax.training.state import TrainState
+from largerl_jax.training.workdir import DiskFullError
 
 __all__ = [
     "DeviceLoop",
+    "DiskFullError",
     "DivergenceError",
     "Learner",
     "PrioritySettings",

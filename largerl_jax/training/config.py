@@ -4,6 +4,8 @@ from __future__ import annotations
 import ml_collections
 
 from largerl_jax.agents import AGENT_CONFIGS, agent_config
+from largerl_jax.envs import check_env
+from largerl_jax.features import validate_ofenet_config
 from largerl_jax.networks import validate_torso_config
 from largerl_jax.training.precision import validate_matmul_precision
 
@@ -57,20 +59,32 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     return cfg
 
 
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def validate(cfg: ml_collections.ConfigDict) -> None:
-    """Raise ValueError with an explanation for any inconsistent setting."""
+    """Raise ValueError (one line, every problem listed) for any inconsistent setting, and
+    ImportError when the env needs a package that is not installed; nothing is built."""
     n = cfg.env.num_envs
     problems = []
+    if not isinstance(n, int) or n <= 0 or cfg.env.eval_episodes <= 0:
+        problems.append(f"env.num_envs={n} and env.eval_episodes={cfg.env.eval_episodes} must be positive")
+        n = 1  # so the multiple-of checks below still run
     for field in ("total_env_steps", "log_every_env_steps", "eval_every_env_steps"):
         if cfg[field] <= 0:
             problems.append(f"{field} must be positive (got {cfg[field]})")
         elif cfg[field] % n:
             problems.append(f"{field}={cfg[field]} must be a multiple of env.num_envs={n}")
-    if n <= 0 or cfg.env.eval_episodes <= 0:
-        problems.append("env.num_envs and env.eval_episodes must be positive")
     if cfg.warmup_env_steps % n or cfg.warmup_env_steps < 0:
         problems.append(f"warmup_env_steps={cfg.warmup_env_steps} must be a non-negative multiple of env.num_envs={n}")
-    if cfg.warmup_env_steps < cfg.agent.batch_size:
+    if cfg.warmup_env_steps >= cfg.total_env_steps > 0:
+        problems.append(
+            f"warmup_env_steps={cfg.warmup_env_steps} leaves no training in total_env_steps={cfg.total_env_steps}"
+        )
+    if cfg.agent.batch_size <= 0:
+        problems.append(f"agent.batch_size must be positive (got {cfg.agent.batch_size})")
+    elif cfg.warmup_env_steps < cfg.agent.batch_size:
         problems.append(
             f"warmup_env_steps={cfg.warmup_env_steps} must be at least agent.batch_size={cfg.agent.batch_size} "
             "so the first update samples a full batch of distinct transitions"
@@ -82,11 +96,23 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"replay_capacity={cfg.replay_capacity} must be at least batch_size={cfg.agent.batch_size} and "
             f"2 x env.num_envs={2 * n} (each env's ring holds a transition and its next observation)"
         )
-    elif n > 0 and cfg.replay_capacity % n:
+    elif cfg.replay_capacity % n:
         problems.append(
             f"replay_capacity={cfg.replay_capacity} must be a multiple of env.num_envs={n} "
             "(the replay is one ring of rows per env)"
         )
+    for field, low, high in (("gamma", 0.0, 1.0), ("tau", 0.0, 1.0)):
+        value = cfg.agent.get(field)
+        if value is not None and not (_is_number(value) and low < value <= high):
+            problems.append(f"agent.{field}={value!r} must be in ({low:g}, {high:g}]")
+    for field in ("actor_lr", "critic_lr", "value_lr", "alpha_lr"):
+        value = cfg.agent.get(field)
+        if value is not None and not (_is_number(value) and 0 < value < float("inf")):
+            problems.append(f"agent.{field}={value!r} must be a positive finite number")
+    try:
+        check_env(cfg.env.name, cfg.env.backend)
+    except ValueError as e:
+        problems.append(str(e))
     try:
         validate_matmul_precision(cfg.matmul_precision)
     except ValueError as e:
@@ -109,8 +135,20 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
                 validate_torso_config(agent[net])
             except ValueError as e:
                 problems.append(f"agent.{net}: {e}")
+    if agent.get("features") == "ofenet":
+        try:
+            validate_ofenet_config(agent.ofenet)
+        except ValueError as e:
+            problems.append(f"agent.{e}")
+        if agent.ofenet.batch_size != agent.batch_size:
+            problems.append(
+                f"agent.ofenet.batch_size={agent.ofenet.batch_size} must equal agent.batch_size={agent.batch_size} "
+                "(OFENet takes one update per agent update)"
+            )
+    if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
+        problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
     per = cfg.prioritized_replay
     if not 0.0 <= per.alpha <= 1.0 or not 0.0 <= per.beta0 <= 1.0 or per.eps <= 0:
         problems.append("prioritized_replay needs 0 <= alpha <= 1, 0 <= beta0 <= 1, eps > 0")
     if problems:
-        raise ValueError(f"invalid config {cfg.get('name', '?')!r}:\n  " + "\n  ".join(problems))
+        raise ValueError(f"invalid config {cfg.get('name', '?')!r}: " + "; ".join(problems))

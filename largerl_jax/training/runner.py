@@ -24,7 +24,7 @@ from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
-from largerl_jax.training import provenance
+from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
 
@@ -174,43 +174,26 @@ def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
 def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_chunk) -> list[dict]:
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
-    seeds = [cfg.seed + i for i in range(num_seeds)]
-    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-
+    devices = jax.devices()
+    if len(devices) > 1 and num_seeds % len(devices):
+        raise ValueError(
+            f"--seeds={num_seeds} must be a multiple of the {len(devices)} devices: seeds are split evenly "
+            "over the devices"
+        )
     metrics_path = ckpt = None
     if workdir:
-        os.makedirs(workdir, exist_ok=True)
+        run_workdir.prepare(workdir, json.loads(_config_json(cfg)), num_seeds, resume, cfg.matmul_precision)
         metrics_path = os.path.join(workdir, "metrics.jsonl")
-        config_path = os.path.join(workdir, "config.json")
-        has_run = os.path.exists(config_path)
-        if has_run and not resume:
-            raise FileExistsError(f"{workdir} already holds a run; pass --resume to continue it or pick another --workdir")
-        if resume and not has_run:
-            raise FileNotFoundError(f"--resume given but {workdir} holds no run (no config.json)")
-        if resume:
-            with open(config_path) as f:
-                saved = json.load(f)
-            if saved.get("_num_seeds") not in (None, num_seeds):
-                raise ValueError(f"{workdir} was started with {saved['_num_seeds']} seeds, not {num_seeds}")
-            if json.loads(_config_json(cfg)) != {k: v for k, v in saved.items() if k != "_num_seeds"}:
-                raise ValueError(f"config differs from the one saved in {config_path}; resume with the same config")
-        else:
-            with open(config_path, "w") as f:
-                payload = json.loads(_config_json(cfg))
-                payload["_num_seeds"] = num_seeds
-                json.dump(payload, f, indent=2, sort_keys=True)
-        info = provenance.collect(cfg.matmul_precision)
-        if resume:
-            provenance.check_resume(workdir, info)
-        else:
-            provenance.write(workdir, info)
         ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
     elif resume:
         raise ValueError("--resume needs --workdir")
+    seeds = [cfg.seed + i for i in range(num_seeds)]
+    # Shapes only until the memory check has passed: making real keys already compiles.
+    abstract_keys = jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32)
 
     driver = make_driver(cfg, seeds)
     try:
-        report, figures = estimate_memory(cfg, driver, keys)
+        report, figures = estimate_memory(cfg, driver, abstract_keys)
         if progress:
             print(report, file=sys.stderr)
         check_fits(figures)
@@ -223,15 +206,22 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
     records: list[dict] = []
 
     if resume and ckpt.latest_step() is not None:
-        ts, meta = ckpt.restore(driver.abstract_state(keys, cfg.replay_capacity))
+        try:
+            ts, meta = ckpt.restore(driver.abstract_state(abstract_keys, cfg.replay_capacity))
+        except RuntimeError as e:  # every complete checkpoint failed to load
+            driver.close()
+            raise ValueError(f"{e}: they do not match this code's train state for this config (shapes or structure)") from e
         done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
         env_steps_ckpt = meta["env_steps"]
         records = metrics_io.truncate_to(metrics_path, env_steps_ckpt)
     else:
-        ts = driver.init(keys, cfg.replay_capacity)
+        ts = driver.init(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), cfg.replay_capacity)
         if metrics_path:
             _write_records(metrics_path, [], mode="w")
 
+    if len(jax.devices()) > 1:  # seeds are independent: split them over the devices
+        mesh = jax.sharding.Mesh(np.array(jax.devices()), ("seeds",))
+        ts = jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
     env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
@@ -278,6 +268,14 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
                 raise DivergenceError(divergence.summary())
             if stop_after_env_steps is not None and env_steps >= stop_after_env_steps:
                 break
+    except Exception as e:
+        if not run_workdir.is_disk_full(e):
+            raise
+        last = ckpt.latest_step() if ckpt else None
+        kept = f"the last complete checkpoint (env step {last}) is intact" if last is not None else "no checkpoint was completed"
+        raise run_workdir.DiskFullError(
+            f"disk full while writing to {workdir}: {kept}; free space and rerun with --resume",
+        ) from e
     finally:
         bar.close()
         driver.close()
