@@ -1,11 +1,31 @@
-"""Orbax checkpoints of the whole (seed-batched) train state plus the runner's bookkeeping."""
+"""Orbax checkpoints of the whole (seed-batched) train state plus the runner's bookkeeping.
+
+A step counts as complete only once our marker file is in its directory, written after Orbax
+has finished the step. A process killed mid-save (or mid-pruning) leaves a step without the
+marker, which restore reports and discards; a marked step that fails to load is set aside if an
+older one loads. So whatever moment a run is killed at, the newest complete step is restored.
+Steps written before markers existed are adopted (marked) the first time a directory is opened.
+"""
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import sys
+import time
 
 import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
+
+MARKER = "COMPLETE"
+# Written in the checkpoint directory when it starts using markers; a directory with steps but
+# without it was written before markers existed, and its (Orbax-finalized) steps are adopted.
+MARKED_DIR = "USES_COMPLETE_MARKERS"
+# Test hook: seconds to sleep between Orbax finishing a step and our marker, which widens the
+# window in which a kill leaves a torn step (used by the kill soak test). Unset in normal use.
+SLOW_WRITE_ENV = "LARGERL_CKPT_SLOW_WRITE_S"
+_ORBAX_TMP = re.compile(r"^(\d+)\.orbax-checkpoint-tmp")
 
 
 # Orbax refuses zero-size arrays, and env states hold some (e.g. Brax's actuator activations of
@@ -22,31 +42,143 @@ def _refill_empty(abstract, restored):
     return jax.tree.unflatten(treedef, filled)
 
 
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _say(message: str) -> None:
+    print(f"checkpoint: {message}", file=sys.stderr, flush=True)
+
+
 class Checkpointer:
     def __init__(self, directory: str, max_to_keep: int = 2):
-        self.manager = ocp.CheckpointManager(
-            os.path.abspath(directory), options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep)
-        )
+        if max_to_keep < 1:
+            raise ValueError(f"max_to_keep must be >= 1, got {max_to_keep}")
+        self.max_to_keep = max_to_keep
+        # No Orbax max_to_keep: it prunes before our marker is written, so a kill right after
+        # could leave no complete step. We prune ourselves once the new step is marked.
+        self.manager = ocp.CheckpointManager(os.path.abspath(directory))
+        if not os.path.exists(os.path.join(self.directory, MARKED_DIR)):
+            self._adopt_unmarked()
 
-    def save(self, step: int, state, meta: dict) -> None:
-        self.manager.save(
-            step, args=ocp.args.Composite(state=ocp.args.StandardSave(_drop_empty(state)), meta=ocp.args.JsonSave(meta))
-        )
-        # Block so that a run killed right after 'saved' never leaves a half-written checkpoint.
-        self.manager.wait_until_finished()
+    def _adopt_unmarked(self) -> None:
+        steps = self.manager.all_steps()  # Orbax lists only steps it finished writing
+        if steps:
+            _say(f"marking steps {list(steps)}, written before completeness markers, as complete")
+        for step in steps:
+            self._mark(step)
+        with open(os.path.join(self.directory, MARKED_DIR), "w") as f:
+            f.write(f"step directories are complete once they hold a {MARKER} file\n")
+        _fsync_dir(self.directory)
+
+    @property
+    def directory(self) -> str:
+        return str(self.manager.directory)
+
+    def _step_dir(self, step: int) -> str:
+        return os.path.join(self.directory, str(step))
+
+    def is_complete(self, step: int) -> bool:
+        return os.path.exists(os.path.join(self._step_dir(step), MARKER))
+
+    def complete_steps(self) -> list[int]:
+        return sorted(s for s in self.manager.all_steps() if self.is_complete(s))
 
     def latest_step(self) -> int | None:
-        return self.manager.latest_step()
+        steps = self.complete_steps()
+        return steps[-1] if steps else None
+
+    def save(self, step: int, state, meta: dict) -> None:
+        self.discard_torn()
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_drop_empty(state)), meta=ocp.args.JsonSave(meta)),
+            force=True,  # the runner decides when to save; never skip silently
+        )
+        self.manager.wait_until_finished()
+        slow = float(os.environ.get(SLOW_WRITE_ENV) or 0)
+        if slow > 0:
+            time.sleep(slow)
+        self._mark(step)
+        for old in self.complete_steps()[: -self.max_to_keep]:
+            self._delete(old)
+
+    def _mark(self, step: int) -> None:
+        path = os.path.join(self._step_dir(step), MARKER)
+        with open(path, "w") as f:
+            f.write(f"step {step} complete\n")
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(self._step_dir(step))
+
+    def _delete(self, step: int) -> None:
+        # Unmark first: a kill halfway through the deletion then leaves a torn step, not a
+        # complete-looking one with files missing.
+        marker = os.path.join(self._step_dir(step), MARKER)
+        if os.path.exists(marker):
+            os.remove(marker)
+            _fsync_dir(self._step_dir(step))
+        self.manager.delete(step)
+
+    def discard_torn(self) -> list[int]:
+        """Deletes, with a message each, steps whose write never finished: Orbax temporary
+        directories and step directories without our marker. Returns their steps."""
+        torn = []
+        for name in sorted(os.listdir(self.directory)):
+            m = _ORBAX_TMP.match(name)
+            if m:
+                _say(f"skipping torn step {m.group(1)}: its write was interrupted (Orbax temporary directory {name})")
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+                torn.append(int(m.group(1)))
+        for step in self.manager.all_steps():
+            if not self.is_complete(step):
+                _say(f"skipping torn step {step}: no {MARKER} marker (killed while saving or pruning it)")
+                self.manager.delete(step)
+                torn.append(step)
+        return sorted(torn)
 
     def restore(self, abstract_state, step: int | None = None):
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint under {self.manager.directory}")
+        """The train state and meta of ``step``, or of the newest complete step that loads."""
+        if step is not None:
+            return self._load(abstract_state, step)
+        self.discard_torn()
+        failed = []
+        for candidate in reversed(self.complete_steps()):
+            try:
+                out = self._load(abstract_state, candidate)
+            except Exception as e:  # any failure to read means this step is unusable
+                reason = (str(e).strip().splitlines() or [""])[0][:200]
+                _say(f"skipping step {candidate}: it does not load ({type(e).__name__}: {reason})")
+                failed.append(candidate)
+                continue
+            # An older step loads, so the newer ones are damaged rather than of another layout:
+            # move them away so that later saves of those steps do not collide with them.
+            for bad in failed:
+                self._set_aside(bad)
+            _say(f"resuming from step {candidate}")
+            return out
+        if failed:
+            raise RuntimeError(
+                f"no checkpoint under {self.directory} loads (tried steps {failed}); they are left in place"
+            )
+        raise FileNotFoundError(f"no complete checkpoint under {self.directory}")
+
+    def _load(self, abstract_state, step: int):
         restored = self.manager.restore(
             step,
             args=ocp.args.Composite(state=ocp.args.StandardRestore(_drop_empty(abstract_state)), meta=ocp.args.JsonRestore()),
         )
         return _refill_empty(abstract_state, restored.state), restored.meta
+
+    def _set_aside(self, step: int) -> None:
+        dest = os.path.join(self.directory, f"damaged_{step}_{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(self._step_dir(step), dest)
+        self.manager.reload()
+        _say(f"moved damaged step {step} to {dest}")
 
     def close(self) -> None:
         self.manager.close()

@@ -74,8 +74,10 @@ def prepare(workdir: str, config_json: dict, num_seeds: int, resume: bool, matmu
             raise ValueError(f"config differs from the one saved in {config_path}; resume with the same config")
     else:
         payload = {**config_json, "_num_seeds": num_seeds, "_package_version": package_version()}
-        with open(config_path, "w") as f:
+        tmp = f"{config_path}.tmp-{uuid.uuid4().hex}"
+        with open(tmp, "w") as f:  # a kill mid-write must not leave a torn config.json behind
             json.dump(payload, f, indent=2, sort_keys=True)
+        os.replace(tmp, config_path)
     info = provenance.collect(matmul_precision)
     if resume:
         provenance.check_resume(workdir, info)
