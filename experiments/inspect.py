@@ -16,6 +16,7 @@ import json
 import sys
 
 from experiments.cli import config_from_args
+from largerl_jax.training import validate
 
 CONVENTIONS = {
     "paper": (
@@ -75,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text tables")
     parser.add_argument("--trainable-only", action="store_true", help="count batch norm's 2 trainable numbers per unit")
     args, cfg = config_from_args(parser, argv)
+    try:
+        validate(cfg)
+    except (ValueError, ImportError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     tables = network_tables(cfg, "trainable" if args.trainable_only else "paper")
     if args.json:
         print(json.dumps(tables, indent=2))

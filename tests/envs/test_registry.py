@@ -49,3 +49,20 @@ def test_unknown_backend_lists_options():
 def test_backend_on_non_brax_env_rejected():
     with pytest.raises(ValueError, match="backend"):
         make_env("pendulum", 1, backend="mjx")
+
+
+def test_third_party_start_up_noise_is_filtered_and_the_rest_kept(capsys):
+    import warnings
+
+    from largerl_jax.envs.quiet import third_party_noise_filtered
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with third_party_noise_filtered():
+            print("Failed to import warp: No module named 'warp'")
+            print("Failed to import mujoco_warp: No module named 'warp'")
+            print("a real message")
+            warnings.warn("Brax System, piplines and environments are not actively being maintained. See MJX")
+            warnings.warn("a real warning")
+    assert capsys.readouterr().out == "a real message\n"
+    assert [str(w.message) for w in caught] == ["a real warning"]

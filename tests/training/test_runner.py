@@ -83,7 +83,9 @@ def test_metrics_records_and_files(tiny_pendulum, tmp_path):
     on_disk = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert on_disk == records
     saved = json.load(open(tmp_path / "config.json"))
-    assert saved["agent"]["name"] == "sac" and saved["_num_seeds"] == 2
+    assert saved["agent"]["name"] == "sac" and saved["_num_seeds"] == 2 and saved["_package_version"]
+    (origin,) = json.load(open(tmp_path / "provenance.json"))["runs"]
+    assert origin["matmul_precision"] == cfg.matmul_precision and origin["packages"]["jax"] == jax.__version__
     with pytest.raises(FileExistsError):
         run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
 
