@@ -38,7 +38,7 @@ def config_from_args(parser: argparse.ArgumentParser, argv: list[str] | None = N
         parser.exit(2, f"error: {e}\n")
     args = parser.parse_args(rest)
     if args.config is None:
-        parser.error("--config=NAME is required; available: " + ", ".join(list_configs()))
+        parser.error(f"--config=NAME is required ({len(list_configs())} configs: python -m experiments.run --list-configs)")
     try:
         cfg = apply_overrides(get_config(args.config), pairs)
     except ValueError as e:

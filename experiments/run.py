@@ -15,7 +15,7 @@ import sys
 import time
 
 from experiments.cli import config_from_args
-from experiments.configs import grid_points, is_grid
+from experiments.configs import grid_points, is_grid, list_configs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,11 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --workdir from its last checkpoint (or start it if the folder holds none, "
                    "so a preemptible job can always pass --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--list-configs", action="store_true", help="print every config name and exit")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if "--list-configs" in (sys.argv[1:] if argv is None else argv):
+        print("\n".join(list_configs()))
+        return 0
     args, cfg = config_from_args(parser, argv)
     workdir = args.workdir or os.path.join("runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
 

@@ -5,12 +5,12 @@ import difflib
 
 import ml_collections
 
-from experiments.configs import families, grids
+from experiments.configs import dmc, families, grids
 from experiments.configs.grids import grid_names, grid_points
 
 
 def list_configs() -> list[str]:
-    return sorted(families.config_names() + grid_names())
+    return sorted(families.config_names() + grid_names() + dmc.dmc_config_names())
 
 
 def get_config(name: str) -> ml_collections.ConfigDict:
@@ -19,7 +19,14 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     if name not in names:
         close = difflib.get_close_matches(name, names, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown config {name!r}.{hint} Available configs: {', '.join(names)}")
+        raise ValueError(
+            f"unknown config {name!r}.{hint} ({len(names)} configs: python -m experiments.run --list-configs)"
+        )
+    parsed = dmc.parse_dmc_name(name)
+    if parsed is not None:
+        cfg = dmc.dmc_config(*parsed)
+        cfg.name = name
+        return cfg
     if name in grids.GRIDS:
         cfg = families.experiment_config(grids.GRIDS[name]["base"])
         cfg.name = name  # points are renamed NAME/POINT by grid_points

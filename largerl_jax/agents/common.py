@@ -64,6 +64,12 @@ def polyak(target, online, tau: float):
     return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
 
+def select(pred: jax.Array, on_true, on_false):
+    """Per-leaf ``where`` over two pytrees of equal structure: a conditional update that stays
+    cheap under the trainer's vmap over seeds, where a ``lax.cond`` would run both branches."""
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
 @struct.dataclass
 class Target:
     """A target network: Polyak averages of the online weights and of its batch-norm running

@@ -47,6 +47,10 @@ def sac_config() -> ml_collections.ConfigDict:
     cfg.target_entropy = ml_collections.FieldReference(None, field_type=float)  # None -> -|A|
     cfg.log_std_min = -20.0  # log-std clip of the Gaussian policy (original SAC code)
     cfg.log_std_max = 2.0
+    # Update periods in agent updates: 1 in SAC; DrQ and Bjorck et al. (Table 3) update the
+    # actor with the temperature, and the target critic, every 2.
+    cfg.actor_update_every = 1
+    cfg.target_update_every = 1
     return cfg
 
 

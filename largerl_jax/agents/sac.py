@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 from flax import struct
 
 from largerl_jax.agents import common
@@ -93,7 +94,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        # DrQ / Bjorck et al. update the actor (and temperature) and the target every 2 steps.
+        do_actor = state.step % cfg.actor_update_every == 0
+        do_target = state.step % cfg.target_update_every == 0
+        actor_net = common.select(do_actor, common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state), state.actor)
 
         entropy = -jax.lax.stop_gradient(logp).mean()
 
@@ -106,11 +110,16 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         if not cfg.learn_temperature:
             log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+        log_alpha, alpha_opt_state = common.select(
+            do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
+        )
 
         new_state = SACState(
             actor=actor_net,
             critic=critic_net,
-            target_critic=common.update_target(state.target_critic, critic_net, cfg.tau),
+            target_critic=common.select(
+                do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
+            ),
             log_alpha=log_alpha,
             alpha_opt_state=alpha_opt_state,
             step=state.step + 1,
@@ -122,6 +131,8 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "temperature": alpha,
             "entropy": entropy,
             "q_mean": q.mean(),
+            "critic_grad_norm": optax.tree.norm(critic_grads),
+            "actor_grad_norm": optax.tree.norm(actor_grads),
             "priority": common.td_priority(q, target),
         }
         return new_state, metrics

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 from flax import struct
 
 from largerl_jax.agents import common
@@ -63,10 +64,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
-        (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+        (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = common.apply_gradients(state.critic, critic_opt, grads, critic_state)
+        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         # One policy sample serves both the V target (min over Q, as in Haarnoja 2018a) and the
         # policy loss (reparameterised through Q1).
@@ -78,10 +79,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             loss = (alpha * logp - q_pi[0]).mean()
             return loss, (logp, q_pi, new_state)
 
-        (actor_loss, (logp, q_pi, actor_state)), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
+        (actor_loss, (logp, q_pi, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = common.apply_gradients(state.actor, actor_opt, grads, actor_state)
+        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
 
         v_target = jax.lax.stop_gradient(q_pi.min(axis=0) - alpha * logp)
 
@@ -108,6 +109,8 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             "temperature": jnp.float32(alpha),
             "entropy": -logp.mean(),
             "q_mean": q.mean(),
+            "critic_grad_norm": optax.tree.norm(critic_grads),
+            "actor_grad_norm": optax.tree.norm(actor_grads),
             "priority": common.td_priority(q, q_target),
         }
         return new_state, metrics

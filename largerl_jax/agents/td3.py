@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 from flax import struct
 
 from largerl_jax.agents import common
@@ -72,10 +73,10 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
-        (critic_loss, (q, critic_state)), grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+        (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = common.apply_gradients(state.critic, critic_opt, grads, critic_state)
+        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         def actor_step(_):
             def actor_loss_fn(params):
@@ -111,6 +112,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "critic_loss": critic_loss,
             "actor_loss": actor_loss,
             "q_mean": q.mean(),
+            "critic_grad_norm": optax.tree.norm(critic_grads),
             "priority": common.td_priority(q, target),
         }
         return new_state, metrics

@@ -12,6 +12,7 @@ import numpy as np
 from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
 from largerl_jax.envs.brax_fixes import patch_system
 from largerl_jax.envs.quiet import third_party_noise_filtered
+from largerl_jax.envs.resets import reset_where
 
 BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
 BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
@@ -27,30 +28,6 @@ def _check_action_bounds(name: str, sys) -> None:
     ctrl = np.asarray(sys.actuator.ctrl_range)
     if not np.allclose(ctrl, [-1.0, 1.0]):
         raise ValueError(f"brax task {name!r} has ctrl_range {ctrl.tolist()}, expected [-1, 1]")
-
-
-def _select(mask: jax.Array, on_true, on_false):
-    """Per-env ``where`` over two pytrees whose leaves all lead with the env axis."""
-
-    def pick(a, b):
-        a, b = jnp.asarray(a), jnp.asarray(b)
-        return jnp.where(mask.reshape(mask.shape + (1,) * (b.ndim - 1)), a, b)
-
-    return jax.tree_util.tree_map(pick, on_true, on_false)
-
-
-def _expand(fresh, idx, batch: int):
-    """Spread K fresh env states (for envs ``idx``) over a batch: row i is fresh[j] where
-    idx[j] = i (any row elsewhere, to be masked). A gather per leaf: scattering into every leaf of
-    a Brax state cost more on CPU than the resets it saved."""
-    slot = jnp.zeros((batch,), jnp.int32).at[idx].set(jnp.arange(idx.shape[0], dtype=jnp.int32))
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x)[slot], fresh)
-
-
-def max_resets_per_step(batch: int) -> int:
-    """How many envs one step resets through the cheap path (see ``BraxVecEnv.step``): an
-    eighth of the batch. More simultaneous episode ends reset the whole batch instead."""
-    return max(1, -(-batch // 8))
 
 
 class BraxVecEnv:
@@ -114,7 +91,7 @@ class BraxVecEnv:
         )
 
         keys, draw = split_keys(state.key)
-        inner = self._reset_where(done, draw, inner)
+        inner = reset_where(self._reset_batch, done, draw, inner)
         new_state = EnvState(
             obs=inner.obs.astype(jnp.float32),
             t=jnp.where(done, 0, t).astype(jnp.int32),
@@ -123,28 +100,3 @@ class BraxVecEnv:
         )
         return new_state, result
 
-    def _reset_where(self, done: jax.Array, draw: jax.Array, stepped):
-        """Replace the physics state of the envs that ended with fresh ones.
-
-        Reset physics (mjx.forward) costs about a step, so it runs only for envs that ended:
-        nothing on the usual step where none did; when at most K = ``max_resets_per_step`` did,
-        a reset of K envs (the ended ones) spread over the batch by a gather; only when more ended
-        at once, a reset of the whole batch. Each env draws from its own key, so all three give the same
-        states. Under an outer vmap (over seeds) these branches would become selects that run
-        every reset on every step: the trainer therefore steps the envs of all seeds as one
-        folded batch (envs.fold_envs), never under a vmap."""
-        batch = done.shape[0]
-        k = max_resets_per_step(batch)
-
-        def reset_all(s):
-            return _select(done, self._reset_batch(draw), s)
-
-        def reset_some(s):
-            idx = jnp.nonzero(done, size=k, fill_value=0)[0]  # the ended envs (at most k)
-            return _select(done, _expand(self._reset_batch(draw[idx]), idx, batch), s)
-
-        if k >= batch:
-            return jax.lax.cond(jnp.any(done), reset_all, lambda s: s, stepped)
-        ended = jnp.sum(done)
-        branch = jnp.where(ended == 0, 0, jnp.where(ended <= k, 1, 2))
-        return jax.lax.switch(branch, [lambda s: s, reset_some, reset_all], stepped)

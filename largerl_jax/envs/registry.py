@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 
+from largerl_jax.envs.action_repeat import ActionRepeat
 from largerl_jax.envs.brax_env import BRAX_BACKENDS, BRAX_TASKS, BraxVecEnv
 from largerl_jax.envs.gym_env import GYM_IDS, GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
+from largerl_jax.envs.playground_env import DMC_TASKS, PlaygroundVecEnv
 
 PENDULUM_EPISODE_LENGTH = 200
 BRAX_EPISODE_LENGTH = 1000
@@ -17,6 +19,7 @@ def available_envs() -> dict[str, list[str]]:
         "brax": list(BRAX_TASKS),
         "brax_backends": list(BRAX_BACKENDS),
         "gymnasium": list(GYM_IDS),
+        "dm_control": list(DMC_TASKS),
     }
 
 
@@ -29,13 +32,15 @@ def _unknown(what: str, value: str) -> ValueError:
 _DEPENDENCIES = {
     "gymnasium": ("gymnasium", 'pip install "gymnasium[mujoco]"'),
     "brax": ("brax", "pip install brax mujoco-mjx"),
+    "dm_control": ("mujoco_playground", 'pip install "largerl-jax[dmc]" (or: pip install playground)'),
 }
 
 
 def missing_dependency(name: str) -> str | None:
     """None if env ``name``'s optional packages import, else the error with its install hint
     (checked without importing them, so it is cheap enough for config validation)."""
-    family = "gymnasium" if ("-v" in name and name in GYM_IDS) else "brax" if name in BRAX_TASKS else None
+    family = ("gymnasium" if ("-v" in name and name in GYM_IDS) else "brax" if name in BRAX_TASKS
+              else "dm_control" if name in DMC_TASKS else None)
     if family is None:
         return None
     module, hint = _DEPENDENCIES[family]
@@ -49,7 +54,7 @@ def check_env(name: str, backend: str | None = None) -> None:
     env or backend, or a backend on a task that has none; ImportError for a missing package."""
     if backend is not None and backend not in BRAX_BACKENDS:
         raise _unknown("backend", backend)
-    if name == "pendulum" or ("-v" in name and name in GYM_IDS):
+    if name == "pendulum" or ("-v" in name and name in GYM_IDS) or name in DMC_TASKS:
         _no_backend(name, backend)
     elif name not in BRAX_TASKS:
         raise _unknown("env", name)
@@ -65,18 +70,32 @@ def make_env(
     backend: str | None = None,
     episode_length: int | None = None,
     seed: int = 0,
+    action_repeat: int = 1,
 ):
-    """Returns a ``JaxVecEnv`` (pendulum, Brax) or a ``HostVecEnv`` (Gymnasium ids with '-v').
+    """Returns a ``JaxVecEnv`` (pendulum, Brax, DM Control 'dmc/...') or a ``HostVecEnv``
+    (Gymnasium ids with '-v').
 
     ``seed`` only matters for host envs; JAX envs take their randomness from ``reset(key)``.
+    ``episode_length`` is in simulator steps; with ``action_repeat`` R > 1 (JAX envs only) the
+    returned env's spec counts agent steps, ceil(episode_length / R).
     """
     check_env(name, backend)
+    if action_repeat != 1 and "-v" in name and name in GYM_IDS:
+        raise ValueError(f"action_repeat={action_repeat!r} is not supported for host (Gymnasium) env "
+                         f"{name!r} yet; use action_repeat=1 or a JAX env")
+    env = _make_unrepeated(name, num_envs, backend, episode_length, seed)
+    return env if action_repeat == 1 else ActionRepeat(env, action_repeat)
+
+
+def _make_unrepeated(name, num_envs, backend, episode_length, seed):
     if name == "pendulum":
         _no_backend(name, backend)
         return PendulumVecEnv(num_envs, episode_length or PENDULUM_EPISODE_LENGTH)
     if name in BRAX_TASKS:
         return BraxVecEnv(name, num_envs, backend=backend or "mjx",
                           episode_length=episode_length or BRAX_EPISODE_LENGTH)
+    if name in DMC_TASKS:
+        return PlaygroundVecEnv(name, num_envs, episode_length=episode_length)
     if "-v" in name and name in GYM_IDS:
         _no_backend(name, backend)
         return GymVecEnv(name, num_envs, seed=seed, episode_length=episode_length)

@@ -16,6 +16,7 @@ from largerl_jax.networks.config import (
 from largerl_jax.networks.layers import kernel_initializer
 from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork
 from largerl_jax.networks.param_table import format_param_table, param_table, total_params
+from largerl_jax.networks.singular_values import dense_singular_values
 from largerl_jax.networks.spectral_norm import SNDense, power_iteration, sigma_from_u
 from largerl_jax.networks.tanh_gaussian import (
     tanh_gaussian_log_prob,
@@ -37,6 +38,7 @@ __all__ = [
     "SNDense",
     "Torso",
     "VNetwork",
+    "dense_singular_values",
     "format_param_table",
     "kernel_initializer",
     "layer_widths",

@@ -9,7 +9,8 @@ Fields and defaults of ``torso_config()``:
                   h_i = concat(h_{i-1}, y_i); the features are the last concatenation.
     - 'd2rl':     D2RL (Sinha et al. 2020): h = f(W_0 x), then h = f(W_i concat(h, x)).
     - 'modern':   pre-LayerNorm transformer feed-forward blocks (Bjorck et al. 2021, Sec. 3.2):
-                  h = W_in x, then h = h + W_2 f(W_1 LN(h)), then a final LN.
+                  h = W_in x, then h = h + W_2 f(W_1 LN(h)), then optionally a final LN
+                  (``modern_final_norm``).
 * ``width`` (256): units per hidden layer; for 'modern' the width of the residual stream.
 * ``depth`` (2): number of hidden layers ('modern': number of residual blocks).
 * ``widths`` (None): optional per-layer widths, one per maskable layer (see
@@ -35,6 +36,9 @@ Fields and defaults of ``torso_config()``:
   al. configs set Keras's 1e-3, the reference code's.
 * ``modern_inner_multiple`` (2): inner width of a 'modern' block as a multiple of ``width``
   (Bjorck et al.: residual width 1024, inner 2048).
+* ``modern_final_norm`` (True): a LayerNorm on the residual stream before the head's output
+  layer, as pre-LN transformers end. Our addition: Bjorck et al.'s block is only
+  ``x + W2 relu(W1 LN(x))`` and their configs (``dmc_*``) switch it off.
 """
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ _DEFAULTS = dict(
     kernel_init="lecun_normal",
     bn_epsilon=1e-5,
     modern_inner_multiple=2,
+    modern_final_norm=True,
 )
 
 
@@ -101,6 +106,8 @@ def validate_torso_config(cfg) -> None:
         raise ValueError(f"torso bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
     for name in ("width", "depth", "sn_iters", "modern_inner_multiple"):
         _check_positive_int(name, cfg[name])
+    if not isinstance(cfg.modern_final_norm, bool):
+        raise ValueError(f"torso modern_final_norm must be True or False, got {cfg.modern_final_norm!r}")
     if not isinstance(cfg.batch_norm, bool):
         raise ValueError(f"torso batch_norm must be True or False, got {cfg.batch_norm!r}")
     if cfg.batch_norm and cfg.arch == "modern":

@@ -79,8 +79,9 @@ def _modern(cfg, x, widths, masks, train):
     for i, (w, m) in enumerate(zip(widths, masks)):
         h = h + ModernBlock(cfg, w, name=f"block_{i}")(h, mask=m, train=train)
     # Pre-LN stacks leave the residual stream unnormalized and growing with depth; a final
-    # LayerNorm (as in pre-LN transformers) hands the head features of a fixed scale.
-    return nn.LayerNorm(name="final_norm")(h)
+    # LayerNorm (as in pre-LN transformers) hands the head features of a fixed scale. Optional:
+    # Bjorck et al.'s networks have none.
+    return nn.LayerNorm(name="final_norm")(h) if cfg.modern_final_norm else h
 
 
 _ARCH_FNS = {"mlp": _mlp, "resnet": _resnet, "densenet": _densenet, "d2rl": _d2rl, "modern": _modern}

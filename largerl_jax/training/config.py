@@ -18,6 +18,14 @@ def pretrain_updates(cfg) -> int:
     return int(cfg.agent.ofenet.pretrain_updates) if cfg.agent.get("features", "raw") == "ofenet" else 0
 
 
+def env_kwargs(cfg) -> dict:
+    """The env options of a run config, as ``envs.make_env`` takes them."""
+    kwargs = dict(backend=cfg.env.backend, episode_length=cfg.env.episode_length)
+    if cfg.env.get("action_repeat", 1) != 1:  # only envs that support it take the argument
+        kwargs["action_repeat"] = cfg.env.action_repeat
+    return kwargs
+
+
 def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.ConfigDict:
     cfg = ml_collections.ConfigDict()
     cfg.name = f"{env}_{agent}"
@@ -26,8 +34,14 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.env = ml_collections.ConfigDict()
     cfg.env.name = env  # see largerl_jax.envs.available_envs()
     cfg.env.backend = ml_collections.FieldReference(None, field_type=str)  # Brax: mjx|generalized|positional|spring
-    cfg.env.episode_length = ml_collections.FieldReference(None, field_type=int)  # None: the task's own limit
+    # None: the task's own limit. In simulator steps: with action_repeat R the agent sees
+    # episodes of ceil(episode_length / R) steps.
+    cfg.env.episode_length = ml_collections.FieldReference(None, field_type=int)
     cfg.env.num_envs = 1  # N parallel envs stepped per iteration, each with the latest policy
+    # Simulator steps per agent step (the action is held, rewards summed; an episode end stops
+    # the repeat). Every *_env_steps field and replay row counts agent steps, so a budget of
+    # env samples (Bjorck et al. count 500K with repeat 2) is total_env_steps x action_repeat.
+    cfg.env.action_repeat = 1
     cfg.env.eval_episodes = 10  # E deterministic evaluation episodes per seed, run in parallel
 
     cfg.agent = agent_config(agent)
@@ -53,6 +67,10 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     # (FastTD3-style): env.num_envs in the thousands, agent.batch_size in the thousands, and
     # updates_per_iteration U a few per iteration (UTD = U / num_envs); see the *_fast configs.
 
+    # Exact largest singular value of every Dense layer (SVD of the applied map) in each
+    # evaluation record, 'sv/<network>/<layer>' (Bjorck et al. Fig. 5); costs SVDs at evaluation
+    # time only.
+    cfg.log_singular_values = False
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
     cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
     cfg.checkpoint_every_env_steps = 100_000  # must be a multiple of the eval cadence; 0 = only at the end
@@ -68,6 +86,11 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     ImportError when the env needs a package that is not installed; nothing is built."""
     n = cfg.env.num_envs
     problems = []
+    repeat = cfg.env.get("action_repeat", 1)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        problems.append(f"env.action_repeat={repeat!r} must be a positive int")
+    elif repeat != 1 and "-v" in str(cfg.env.name):
+        problems.append(f"env.action_repeat={repeat} is not supported for Gymnasium envs ({cfg.env.name}); use 1")
     if not isinstance(n, int) or n <= 0 or cfg.env.eval_episodes <= 0:
         problems.append(f"env.num_envs={n} and env.eval_episodes={cfg.env.eval_episodes} must be positive")
         n = 1  # so the multiple-of checks below still run

@@ -152,6 +152,10 @@ class SeedBatchedDeviceLoop:
     def spec(self):
         return self.loop.env.spec
 
+    @property
+    def agent(self):
+        return self.loop.agent
+
     def quantity_names(self) -> list[str]:
         """See Learner.quantity_names."""
         return self.loop.learner.quantity_names(self.spec)

@@ -17,9 +17,10 @@ import numpy as np
 from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
+from largerl_jax.networks import dense_singular_values
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training.config import pretrain_updates, validate
+from largerl_jax.training.config import env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
@@ -35,8 +36,8 @@ class DivergenceError(RuntimeError):
 
 def make_driver(cfg, seeds: list[int]):
     """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs."""
-    env_kwargs = dict(backend=cfg.env.backend, episode_length=cfg.env.episode_length)
-    env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_kwargs)
+    env_options = env_kwargs(cfg)
+    env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_options)
     agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
     if pretrain_updates(cfg) and agent.pretrain is None:
         raise ValueError(f"agent {agent.name!r} has no pre-training phase")
@@ -56,12 +57,12 @@ def make_driver(cfg, seeds: list[int]):
         env.close()
         return HostLoop(
             learner,
-            lambda n, seed: make_env(cfg.env.name, n, seed=seed, **env_kwargs),
+            lambda n, seed: make_env(cfg.env.name, n, seed=seed, **env_options),
             cfg.env.num_envs,
             cfg.env.eval_episodes,
             seeds,
         )
-    eval_env = make_env(cfg.env.name, cfg.env.eval_episodes, **env_kwargs)
+    eval_env = make_env(cfg.env.name, cfg.env.eval_episodes, **env_options)
     return SeedBatchedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
 
 
@@ -227,6 +228,7 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
     t_start = time.perf_counter()
     window = _Window()
     divergence = _Divergence(seeds, driver.quantity_names(), workdir)
+    spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
     try:
         for index in range(done_segments, len(segments)):
             iterations, phase = segments[index]
@@ -252,7 +254,10 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
             if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
                 returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [S, E]
                 wall = wall_offset + time.perf_counter() - t_start
-                new = _records(seeds, env_steps, grad_steps, returns, window.means(), wall, divergence)
+                stats = window.means()
+                if spectra is not None:
+                    stats.update({k: np.asarray(v, np.float64) for k, v in spectra(ts.agent).items()})
+                new = _records(seeds, env_steps, grad_steps, returns, stats, wall, divergence)
                 records += new
                 if metrics_path:
                     _write_records(metrics_path, new, mode="a")
@@ -282,6 +287,20 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
         if ckpt:
             ckpt.close()
     return records
+
+
+def singular_value_fn(agent):
+    """Jitted: seed-batched agent state -> {'sv/<network>/<layer>': [S]} (see
+    networks.dense_singular_values)."""
+
+    def one_seed(agent_state):
+        return {
+            f"sv/{net}/{layer}": value
+            for net, (_, variables) in agent.networks(agent_state).items()
+            for layer, value in dense_singular_values(variables).items()
+        }
+
+    return jax.jit(jax.vmap(one_seed))
 
 
 class _Divergence:

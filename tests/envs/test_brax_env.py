@@ -127,7 +127,7 @@ def test_ant_short_rollout():
 def test_resets_run_only_for_envs_that_ended(monkeypatch):
     """Up to an eighth of the batch resets through a K-env reset; the states equal those of a
     whole-batch reset (each env draws from its own key)."""
-    import largerl_jax.envs.brax_env as brax_env
+    import largerl_jax.envs.resets as resets
 
     def rollout_with_reset_sizes(env):
         sizes = []
@@ -144,7 +144,7 @@ def test_resets_run_only_for_envs_that_ended(monkeypatch):
 
     n = 16
     sizes, out, obs = rollout_with_reset_sizes(BraxVecEnv("inverted_pendulum", n, backend="mjx", episode_length=25))
-    assert brax_env.max_resets_per_step(n) == 2
+    assert resets.max_resets_per_step(n) == 2
     ended = np.asarray(jnp.maximum(out.terminated, out.truncated)).sum(axis=1)
     steps_with_ends = int((ended > 0).sum())
     assert steps_with_ends > 5
@@ -153,7 +153,7 @@ def test_resets_run_only_for_envs_that_ended(monkeypatch):
     assert sorted(sizes) == sorted([n] + [2 if e <= 2 else n for e in ended if e > 0])
     assert sizes.count(2) > 0
 
-    monkeypatch.setattr(brax_env, "max_resets_per_step", lambda batch: batch)  # always the whole batch
+    monkeypatch.setattr(resets, "max_resets_per_step", lambda batch: batch)  # always the whole batch
     sizes_all, out_all, obs_all = rollout_with_reset_sizes(BraxVecEnv("inverted_pendulum", n, backend="mjx", episode_length=25))
     assert sizes_all == [n] * (1 + steps_with_ends)
     np.testing.assert_allclose(np.asarray(obs), np.asarray(obs_all), rtol=1e-5, atol=1e-5)

@@ -19,6 +19,7 @@ def test_defaults():
         kernel_init="lecun_normal",
         bn_epsilon=1e-5,
         modern_inner_multiple=2,
+        modern_final_norm=True,
     )
 
 

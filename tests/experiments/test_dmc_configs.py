@@ -1,0 +1,48 @@
+"""Bjorck et al.'s DM Control configs: the heads of App. C and the SAC hyperparameters of Table 3."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+from experiments.configs import get_config, list_configs
+from experiments.configs.dmc import DMC_TASKS, HEADS
+from largerl_jax.envs import DMC_TASKS as ENV_TASKS
+from largerl_jax.networks import Torso, torso_config
+from largerl_jax.training import validate
+
+
+def test_every_task_head_and_norm_has_a_config_on_a_registered_env():
+    names = [n for n in list_configs() if n.startswith("dmc_")]
+    assert len(names) == len(DMC_TASKS) * len(HEADS) * 2 == 120
+    assert {get_config(f"dmc_{t}_mlp2").env.name for t in DMC_TASKS} == set(ENV_TASKS)
+
+
+@pytest.mark.parametrize("head,arch,critic,actor", [("mlp2", "mlp", 2, 2), ("mlp4", "mlp", 4, 4),
+                                                   ("modern2", "modern", 2, 1), ("modern4", "modern", 4, 2)])
+@pytest.mark.parametrize("sn", ["", "_sn"])
+def test_heads_follow_appendix_c(head, arch, critic, actor, sn):
+    cfg = get_config(f"dmc_cheetah_run_{head}{sn}")
+    validate(cfg)
+    ag = cfg.agent
+    assert (ag.critic.arch, ag.critic.depth, ag.actor.depth) == (arch, critic, actor)
+    for t in (ag.actor, ag.critic):
+        assert (t.width, t.modern_inner_multiple, t.activation, t.modern_final_norm) == (1024, 2, "relu", False)
+        assert t.spectral_norm == ("intermediate" if sn else "none")
+
+
+def test_sac_hyperparameters_of_table_3_and_budget_in_samples():
+    cfg = get_config("dmc_walker_walk_modern4_sn")
+    ag = cfg.agent
+    assert (ag.gamma, ag.init_temperature, ag.tau, ag.batch_size) == (0.99, 0.1, 0.01, 512)
+    assert ag.actor_lr == ag.critic_lr == ag.alpha_lr == 1e-3
+    assert (ag.actor_update_every, ag.target_update_every) == (2, 2)
+    assert (ag.log_std_min, ag.log_std_max) == (-10.0, 2.0)
+    assert cfg.env.action_repeat == 2 and cfg.total_env_steps * cfg.env.action_repeat == 500_000
+    assert cfg.log_singular_values
+
+
+def test_modern_final_layer_norm_is_switchable():
+    x = jnp.ones((2, 5))
+    for final, expected in ((True, True), (False, False)):
+        torso = Torso(torso_config(arch="modern", width=8, depth=1, modern_final_norm=final))
+        params = torso.init(jax.random.PRNGKey(0), x)["params"]
+        assert ("final_norm" in params) == expected
