@@ -174,7 +174,7 @@ def test_torch_runner_args_carry_the_config():
     opts = dict(a[2:].split("=", 1) for a in args)
     assert opts["width"] == "2048" and opts["depth"] == "2" and opts["predict-dims"] == "27"
     assert opts["ofe-layers"] == "8" and opts["ofe-units"] == "256" and opts["reward-scale"] == "5"
-    assert float(opts["bn-momentum"]) == pytest.approx(0.01) and opts["huber-delta"] == "1"
+    assert float(opts["bn-momentum"]) == pytest.approx(0.01) and opts["huber-delta"] == "50"
     with pytest.raises(json_subprocess.BenchmarkError, match="OFENet \\+ SAC v1"):
         update_vs_torch.torch_runner_args(get_config("gym_ant_sac"), 111, 8)
 

@@ -73,7 +73,10 @@ def test_overrides_type_check_and_list_keys():
 def test_run_rejects_unknown_config_and_bad_override():
     out = _cli("experiments.run", "--config=ant_sak")
     assert out.returncode == 2
-    assert "unknown config 'ant_sak'" in out.stderr and "ant_sac" in out.stderr and "pendulum_td3" in out.stderr
+    assert "unknown config 'ant_sak'" in out.stderr and "Did you mean ant_sac" in out.stderr
+    assert "--list-configs" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    listed = _cli("experiments.run", "--list-configs")
+    assert listed.returncode == 0 and {"pendulum_td3", "ant_sac_ofe", "dmc_cheetah_run_modern4_sn"} <= set(listed.stdout.split())
     out = _cli("experiments.run", "--config=pendulum_sac", "--config.agent.nope=1")
     assert out.returncode == 2 and "keys under 'agent'" in out.stderr
     out = _cli("experiments.run", "--config=pendulum_sac", "--config.total_env_steps=1001")
