@@ -23,6 +23,14 @@ Steps: every ``*_env_steps`` field counts agent steps (policy decisions, replay 
 simulator steps. The paper's budget of 500K env samples is therefore 250K agent steps. Warm-up:
 Table 3 lists two "seed steps" values (5000 and 1000); we take 5000 env samples, i.e. 2500 agent
 steps of uniform random actions.
+
+From pixels: ``pixels_dmc_<task>_<head>[_sn]``, the same heads and hyperparameters on DrQ's
+pixel SAC (agent ``sac_pixels``: 84x84 RGB, stacks of 3, the critic-owned conv encoder, random
+shifts) and the reference dm_control suite rendered on the host (env ``dmc_pixels/<task>``),
+so the tasks' timesteps are DrQ's. Two settings follow DrQ where the state runs keep every
+transition and warm up longer: a 100K-transition replay (DrQ's capacity; 2.1 GB of frames, where
+the whole run would take 5.3 GB) and 1000 agent steps of warm-up (DrQ's seed steps, counted in
+its action-repeated steps, the other of Table 3's two values).
 """
 from __future__ import annotations
 
@@ -42,6 +50,9 @@ HEAD_WIDTH = 1024  # MLP width and the modern residual width (inner: 2 x 1024 = 
 ACTION_REPEAT = 2
 ENV_SAMPLES = 500_000  # the paper's budget, in simulator steps
 WARMUP_SAMPLES = 5_000
+PIXEL_REPLAY_CAPACITY = 100_000  # DrQ's
+PIXEL_WARMUP_STEPS = 1_000  # DrQ's seed steps (agent steps)
+PIXELS_PREFIX = "pixels_"
 
 
 def playground_name(task: str) -> str:
@@ -61,8 +72,11 @@ def head_torso(head: str, depth_of: str, spectral: bool) -> ml_collections.Confi
     )
 
 
-def dmc_config(task: str, head: str, spectral: bool) -> ml_collections.ConfigDict:
-    cfg = run_config(agent="sac", env=playground_name(task))
+def dmc_config(task: str, head: str, spectral: bool, pixels: bool = False) -> ml_collections.ConfigDict:
+    if pixels:
+        cfg = run_config(agent="sac_pixels", env="dmc_pixels/" + task)
+    else:
+        cfg = run_config(agent="sac", env=playground_name(task))
     cfg.env.action_repeat = ACTION_REPEAT
     cfg.env.num_envs = 1
     cfg.env.eval_episodes = 10
@@ -84,15 +98,22 @@ def dmc_config(task: str, head: str, spectral: bool) -> ml_collections.ConfigDic
     ag.init_temperature = 0.1
     ag.log_std_min, ag.log_std_max = -10.0, 2.0
     ag.actor_update_every = ag.target_update_every = 2
+    if pixels:
+        cfg.replay_capacity = PIXEL_REPLAY_CAPACITY
+        cfg.warmup_env_steps = PIXEL_WARMUP_STEPS
     return cfg
 
 
 def dmc_config_names() -> list[str]:
-    return [f"dmc_{t}_{h}{sn}" for t in DMC_TASKS for h in HEADS for sn in ("", "_sn")]
+    states = [f"dmc_{t}_{h}{sn}" for t in DMC_TASKS for h in HEADS for sn in ("", "_sn")]
+    return states + [PIXELS_PREFIX + name for name in states]
 
 
 def parse_dmc_name(name: str):
-    """(task, head, spectral) for a ``dmc_*`` name, or None."""
+    """(task, head, spectral, pixels) for a ``dmc_*`` or ``pixels_dmc_*`` name, or None."""
+    pixels = name.startswith(PIXELS_PREFIX)
+    if pixels:
+        name = name[len(PIXELS_PREFIX):]
     if not name.startswith("dmc_"):
         return None
     rest = name[len("dmc_"):]
@@ -100,5 +121,5 @@ def parse_dmc_name(name: str):
     rest = rest[: -len("_sn")] if spectral else rest
     for head in HEADS:
         if rest.endswith("_" + head) and rest[: -len(head) - 1] in DMC_TASKS:
-            return rest[: -len(head) - 1], head, spectral
+            return rest[: -len(head) - 1], head, spectral, pixels
     return None

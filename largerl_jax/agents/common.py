@@ -150,6 +150,9 @@ class Agent:
         uniformly, never the prioritized one (OFENet's next-state model; see training.learner)
     optional_metrics: names of metrics that are NaN by design on some steps (TD3's actor loss
         on critic-only steps); the trainer's divergence check skips them
+    frame_stack: None for agents of flat observations; k for agents of pixels, whose obs are
+        uint8 stacks of k frames [N, H, W, 3k] (the trainer then keeps a frame replay and the
+        host loop builds the acting stacks)
     """
 
     name: str
@@ -160,3 +163,4 @@ class Agent:
     pretrain: Callable | None = None
     aux_update: Callable | None = None
     optional_metrics: tuple[str, ...] = ()
+    frame_stack: int | None = None

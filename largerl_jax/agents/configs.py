@@ -54,6 +54,31 @@ def sac_config() -> ml_collections.ConfigDict:
     return cfg
 
 
+def sac_pixels_config() -> ml_collections.ConfigDict:
+    """SAC from pixels as DrQ (Kostrikov et al. 2020, their Table 1 and code; Bjorck et al.
+    Table 3): the convolutional encoder of networks/encoder.py, owned and trained by the critic,
+    random-shift augmentation, Adam 1e-3 everywhere, batch 512, initial temperature 0.1, tau
+    0.01, actor, temperature and target updated every 2 steps, log-std in [-10, 2]. ``actor`` and
+    ``critic`` are the heads on the encoder's 50 features (DrQ: 2 x 1024 ReLU)."""
+    cfg = sac_config()
+    cfg.name = "sac_pixels"
+    cfg.actor = torso_config(arch="mlp", width=1024, depth=2, activation="relu")
+    cfg.critic = torso_config(arch="mlp", width=1024, depth=2, activation="relu")
+    cfg.batch_size = 512
+    cfg.tau = 0.01
+    cfg.actor_lr = cfg.critic_lr = cfg.alpha_lr = 1e-3
+    cfg.init_temperature = 0.1
+    cfg.log_std_min, cfg.log_std_max = -10.0, 2.0
+    cfg.actor_update_every = cfg.target_update_every = 2
+    cfg.frame_stack = 3  # frames per observation (DrQ's k)
+    cfg.shift_pad = 4  # random-shift augmentation: up to 4 pixels each way (DrQ)
+    # augmented copies of obs (K) and next_obs (M) per sample: DrQ's K = M = 2. The critic loss
+    # sums over the K copies, the target averages over the M copies.
+    cfg.augment_obs = 2
+    cfg.augment_next_obs = 2
+    return cfg
+
+
 def sac_v1_config() -> ml_collections.ConfigDict:
     """SAC v1 (Haarnoja et al. 2018a): V network, fixed temperature, reward scale.
 
@@ -92,7 +117,7 @@ def td3_config() -> ml_collections.ConfigDict:
     return cfg
 
 
-AGENT_CONFIGS = {"sac": sac_config, "sac_v1": sac_v1_config, "td3": td3_config}
+AGENT_CONFIGS = {"sac": sac_config, "sac_pixels": sac_pixels_config, "sac_v1": sac_v1_config, "td3": td3_config}
 
 
 def agent_config(name: str) -> ml_collections.ConfigDict:

@@ -54,6 +54,8 @@ class EnvSpec:
     obs_dim: int
     act_dim: int
     episode_length: int  # time limit in agent steps
+    # pixel envs: one frame [H, W, c] uint8 (obs_dim = H * W * c); None for flat float observations
+    frame_shape: tuple[int, ...] | None = None
 
 
 class JaxVecEnv(Protocol):

@@ -99,9 +99,12 @@ class DMCPixelVecEnv:
     """``num_envs`` dm_control tasks rendered to uint8 frames, auto-reset in the same step."""
 
     def __init__(self, task: str, num_envs: int, seed: int = 0, action_repeat: int = 2, size: int = 84,
-                 camera_id: int | None = None):
+                 camera_id: int | None = None, episode_length: int | None = None):
+        """``episode_length``: time limit in simulator steps, None for DMC's own (1000)."""
         if isinstance(action_repeat, bool) or not isinstance(action_repeat, int) or action_repeat < 1:
             raise ValueError(f"action repeat must be a positive int, got {action_repeat!r}")
+        if episode_length is not None and (isinstance(episode_length, bool) or int(episode_length) < 1):
+            raise ValueError(f"episode_length must be a positive number of simulator steps, got {episode_length!r}")
         suite = _import_suite()
         from dm_control.mujoco import engine
         from dm_control.rl import control
@@ -117,6 +120,9 @@ class DMCPixelVecEnv:
         self._envs, self._cameras = [], []
         for i in range(self.num_envs):
             env = suite.load(domain, task_name, task_kwargs={"random": self._env_seed(self._seed, i)})
+            if episode_length is not None:
+                # the step count dm_control compares with; its time_limit is in seconds
+                env._step_limit = int(episode_length)
             vis = env.physics.model.vis
             # read when the GL context is made, which the camera below does: set before it
             vis.quality.shadowsize = SHADOW_SIZE
@@ -134,6 +140,7 @@ class DMCPixelVecEnv:
             obs_dim=int(np.prod(self.frame_shape)),
             act_dim=int(spec.shape[0]),
             episode_length=math.ceil(limit / action_repeat),
+            frame_shape=self.frame_shape,
         )
         self._reset_done = False
 

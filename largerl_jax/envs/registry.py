@@ -5,11 +5,16 @@ import importlib.util
 
 from largerl_jax.envs.action_repeat import ActionRepeat
 from largerl_jax.envs.brax_env import BRAX_BACKENDS, BRAX_TASKS, BraxVecEnv
+from largerl_jax.envs.dmc_pixels import DMCPixelVecEnv
 from largerl_jax.envs.gym_env import GYM_IDS, GymVecEnv
 from largerl_jax.envs.pendulum import PendulumVecEnv
 from largerl_jax.envs.playground_env import DMC_TASKS, PlaygroundVecEnv
 
 PENDULUM_EPISODE_LENGTH = 200
+# DM Control from pixels, stepped on the host through dm_control: 'dmc_pixels/<domain>_<task>'
+# (DrQ's task names, e.g. dmc_pixels/cheetah_run). Tasks are checked when the env is built:
+# listing them imports dm_control, which opens a GL display.
+PIXELS_PREFIX = "dmc_pixels/"
 BRAX_EPISODE_LENGTH = 1000
 
 
@@ -20,6 +25,7 @@ def available_envs() -> dict[str, list[str]]:
         "brax_backends": list(BRAX_BACKENDS),
         "gymnasium": list(GYM_IDS),
         "dm_control": list(DMC_TASKS),
+        "dm_control_pixels": [PIXELS_PREFIX + "<domain>_<task>, e.g. " + PIXELS_PREFIX + "cheetah_run"],
     }
 
 
@@ -33,14 +39,19 @@ _DEPENDENCIES = {
     "gymnasium": ("gymnasium", 'pip install "gymnasium[mujoco]"'),
     "brax": ("brax", "pip install brax mujoco-mjx"),
     "dm_control": ("mujoco_playground", 'pip install "largerl-jax[dmc]" (or: pip install playground)'),
+    "dm_control_pixels": ("dm_control", 'pip install "largerl-jax[pixels]"'),
 }
+
+
+def is_pixel_env_name(name: str) -> bool:
+    return name.startswith(PIXELS_PREFIX) and len(name) > len(PIXELS_PREFIX)
 
 
 def missing_dependency(name: str) -> str | None:
     """None if env ``name``'s optional packages import, else the error with its install hint
     (checked without importing them, so it is cheap enough for config validation)."""
     family = ("gymnasium" if ("-v" in name and name in GYM_IDS) else "brax" if name in BRAX_TASKS
-              else "dm_control" if name in DMC_TASKS else None)
+              else "dm_control" if name in DMC_TASKS else "dm_control_pixels" if is_pixel_env_name(name) else None)
     if family is None:
         return None
     module, hint = _DEPENDENCIES[family]
@@ -54,7 +65,7 @@ def check_env(name: str, backend: str | None = None) -> None:
     env or backend, or a backend on a task that has none; ImportError for a missing package."""
     if backend is not None and backend not in BRAX_BACKENDS:
         raise _unknown("backend", backend)
-    if name == "pendulum" or ("-v" in name and name in GYM_IDS) or name in DMC_TASKS:
+    if name == "pendulum" or ("-v" in name and name in GYM_IDS) or name in DMC_TASKS or is_pixel_env_name(name):
         _no_backend(name, backend)
     elif name not in BRAX_TASKS:
         raise _unknown("env", name)
@@ -73,13 +84,17 @@ def make_env(
     action_repeat: int = 1,
 ):
     """Returns a ``JaxVecEnv`` (pendulum, Brax, DM Control 'dmc/...') or a ``HostVecEnv``
-    (Gymnasium ids with '-v').
+    (Gymnasium ids with '-v'; DM Control from pixels 'dmc_pixels/...', which repeats actions
+    itself).
 
     ``seed`` only matters for host envs; JAX envs take their randomness from ``reset(key)``.
     ``episode_length`` is in simulator steps; with ``action_repeat`` R > 1 (JAX envs only) the
     returned env's spec counts agent steps, ceil(episode_length / R).
     """
     check_env(name, backend)
+    if is_pixel_env_name(name):
+        return DMCPixelVecEnv(name[len(PIXELS_PREFIX):], num_envs, seed=seed, action_repeat=action_repeat,
+                              episode_length=episode_length)
     if action_repeat != 1 and "-v" in name and name in GYM_IDS:
         raise ValueError(f"action_repeat={action_repeat!r} is not supported for host (Gymnasium) env "
                          f"{name!r} yet; use action_repeat=1 or a JAX env")
@@ -110,4 +125,4 @@ def _no_backend(name: str, backend: str | None) -> None:
 
 
 def is_host_env(env) -> bool:
-    return isinstance(env, GymVecEnv)
+    return isinstance(env, (GymVecEnv, DMCPixelVecEnv))

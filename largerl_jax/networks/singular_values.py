@@ -20,7 +20,8 @@ def _sigma_max(kernel: jax.Array) -> jax.Array:
 def _dense_layers(params, spectral, path=()):
     """Yields (path, kernel, u or None) for every dict holding a Dense 'kernel'."""
     if isinstance(params, dict) or hasattr(params, "items"):
-        if "kernel" in params and getattr(params["kernel"], "ndim", 0) >= 2:
+        # 2 dims, or 3 with an ensemble axis; conv kernels ([h, w, in, out]) are not Dense maps
+        if "kernel" in params and getattr(params["kernel"], "ndim", 0) in (2, 3):
             u = spectral.get("u") if spectral is not None and hasattr(spectral, "get") else None
             yield path, params["kernel"], u
         for name, child in params.items():

@@ -50,6 +50,23 @@ class FrameReplay:
         return self.core.capacity
 
 
+@struct.dataclass
+class FrameTransition:
+    """One step of N envs as the host loop stores it: single frames, not stacks."""
+
+    obs: jax.Array  # [N, H, W, c] uint8: the frame the agent acted on
+    action: jax.Array
+    reward: jax.Array
+    next_obs: jax.Array  # [N, H, W, c] uint8: the true next frame (before any auto-reset)
+    terminated: jax.Array
+    truncated: jax.Array
+    episode_start: jax.Array  # [N]: obs opened its episode
+
+
+def insert_transition(replay: FrameReplay, t: FrameTransition) -> FrameReplay:
+    return insert(replay, t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, t.episode_start)
+
+
 def bytes_per_transition(act_dim: int, frame_shape=FRAME_SHAPE) -> int:
     """Bytes of one row: its frame, the inner buffer's row and the episode-start flag."""
     return int(np.prod(frame_shape)) + rb.bytes_per_transition(0, act_dim) + 1

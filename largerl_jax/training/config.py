@@ -5,6 +5,7 @@ import ml_collections
 
 from largerl_jax.agents import AGENT_CONFIGS, agent_config
 from largerl_jax.envs import check_env
+from largerl_jax.envs.registry import is_pixel_env_name
 from largerl_jax.features import validate_ofenet_config
 from largerl_jax.networks import validate_torso_config
 from largerl_jax.training.precision import validate_matmul_precision
@@ -171,6 +172,21 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
     per = cfg.prioritized_replay
+    pixel_env, pixel_agent = is_pixel_env_name(str(cfg.env.name)), agent.name == "sac_pixels"
+    if pixel_env != pixel_agent:
+        problems.append(
+            f"agent.name={agent.name!r} and env.name={cfg.env.name!r} do not match: pixel envs "
+            "(dmc_pixels/...) need agent sac_pixels, which reads no other env"
+        )
+    if (pixel_env or pixel_agent) and per.enabled:
+        problems.append("prioritized_replay.enabled is not supported from pixels (the frame replay samples uniformly)")
+    if pixel_agent and agent.get("features", "raw") != "raw":
+        problems.append("agent sac_pixels needs agent.features='raw' (its encoder makes the features)")
+    if pixel_env and cfg.env.num_envs * (agent.get("frame_stack", 3) + 2) > cfg.replay_capacity:
+        problems.append(
+            f"replay_capacity={cfg.replay_capacity} must hold frame_stack + 2 rows per env "
+            f"({cfg.env.num_envs} envs) for the frame replay"
+        )
     if not 0.0 <= per.alpha <= 1.0 or not 0.0 <= per.beta0 <= 1.0 or per.eps <= 0:
         problems.append("prioritized_replay needs 0 <= alpha <= 1, 0 <= beta0 <= 1, eps > 0")
     if problems:

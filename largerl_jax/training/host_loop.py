@@ -6,6 +6,10 @@ replay, agent and PRNG keys still live in the train state; the Gymnasium physics
 so a resumed run starts fresh episodes (its learner state is restored exactly, and the replay
 keeps the last stored next observations as final ones, see ``replay.break_episodes``).
 
+Pixel agents (``learner.pixels``): the envs return single frames and their ``episode_start``
+flags; the replay stores the frames (``replay.frames``) and the agent acts on stacks of the
+last k frames, kept here per env (``training.frame_stacks``), in training and evaluation alike.
+
 No call copies the replay: ``act`` reads the agent and the keys only and returns actions and
 new keys (returning the whole train state from a call that does not donate it copied the buffer
 on every action), and store-and-learn donates the train state so the insert is in place.
@@ -19,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax import replay
+from largerl_jax.replay import frames
+from largerl_jax.training.frame_stacks import AgentObs
 from largerl_jax.training.learner import Learner, chunk_mean
 from largerl_jax.training.loop import divergence_metrics
 from largerl_jax.training.state import TrainState
@@ -39,7 +45,11 @@ class HostLoop:
         self.eval_envs = [make_env(eval_episodes, 10_000 + seed) for seed in self.seeds]
         self.spec = self.envs[0].spec
         self.num_envs = num_envs
-        self._obs = None
+        self._obs = None  # [S, N, ...] what the envs last returned (single frames for pixel agents)
+        self._first = None  # [S, N] pixel agents: self._obs opens its episode
+        self._acting = AgentObs(learner.agent.frame_stack)
+        self._eval_acting = AgentObs(learner.agent.frame_stack)
+        self._agent_obs = None  # what the agent acts on: self._obs, or its frame stacks
         self._episode_return = np.zeros((len(self.seeds), num_envs), np.float32)
 
         def act(agent_state, key, obs, warmup: bool):  # (pre-training never acts)
@@ -93,7 +103,14 @@ class HostLoop:
 
     def _reset(self):
         self._obs = np.stack([env.reset(seed) for env, seed in zip(self.envs, self.seeds)])
+        self._first = np.ones(self._obs.shape[:2], np.float32)
+        self._agent_obs = self._acting.reset(self._obs)
         self._episode_return[:] = 0.0
+
+    def _transition(self, obs, action, info: dict):
+        if not self.learner.pixels:
+            return replay.Transition(obs=obs, action=action, **info)
+        return frames.FrameTransition(obs=obs, action=action, episode_start=self._first, **info)
 
     def chunk(self, ts: TrainState, num_iterations: int, phase: str):
         if self._obs is None:
@@ -108,14 +125,19 @@ class HostLoop:
             history.append(metrics)
             num_iterations = 0
         for _ in range(num_iterations):
-            action, key = self._act[phase == "warmup"](ts.agent, ts.key, self._obs)
+            action, key = self._act[phase == "warmup"](ts.agent, ts.key, self._agent_obs)
             ts = ts.replace(key=key)
             action = np.asarray(action)
             results = [env.step(a) for env, a in zip(self.envs, action)]
             obs = self._obs
             self._obs = np.stack([r[0] for r in results])
             info = {k: np.stack([r[1][k] for r in results]) for k in ("next_obs", "reward", "terminated", "truncated")}
-            trans = replay.Transition(obs=obs, action=action, **info)
+            trans = self._transition(obs, action, info)
+            if self.learner.pixels:
+                self._first = np.stack([r[1]["episode_start"] for r in results])
+                self._agent_obs = self._acting.step(self._obs, self._first)
+            else:
+                self._agent_obs = self._obs
             ts, metrics = self._learn[phase](ts, trans)
             history.append(metrics)
             done = np.maximum(info["terminated"], info["truncated"])
@@ -136,12 +158,17 @@ class HostLoop:
     def evaluate(self, ts: TrainState) -> jax.Array:
         env_steps = np.asarray(ts.env_steps).tolist()
         obs = np.stack([env.reset(eval_seed(seed, n)) for env, seed, n in zip(self.eval_envs, self.seeds, env_steps)])
+        agent_obs = self._eval_acting.reset(obs)
         ret = np.zeros(obs.shape[:2], np.float32)
         alive = np.ones(obs.shape[:2], np.float32)
         for _ in range(self.spec.episode_length):
-            action = np.asarray(self._deterministic(ts.agent, jnp.asarray(obs)))
+            action = np.asarray(self._deterministic(ts.agent, jnp.asarray(agent_obs)))
             results = [env.step(a) for env, a in zip(self.eval_envs, action)]
             obs = np.stack([r[0] for r in results])
+            if self.learner.pixels:
+                agent_obs = self._eval_acting.step(obs, np.stack([r[1]["episode_start"] for r in results]))
+            else:
+                agent_obs = obs
             reward = np.stack([r[1]["reward"] for r in results])
             done = np.stack([np.maximum(r[1]["terminated"], r[1]["truncated"]) for r in results])
             ret += alive * reward

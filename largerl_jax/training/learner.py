@@ -3,12 +3,14 @@ shared by the on-device and the host env loops."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
 
 from largerl_jax import replay
 from largerl_jax.agents import Agent
+from largerl_jax.replay import frames
 from largerl_jax.training.state import TrainState
 
 
@@ -45,12 +47,22 @@ class Learner:
     num_envs: int = 1
     priority: PrioritySettings | None = None  # None: uniform replay
 
+    def __post_init__(self):
+        if self.pixels and self.priority is not None:
+            raise ValueError("prioritized replay is not supported for pixel agents: their replay is the frame replay")
+
+    @property
+    def pixels(self) -> bool:
+        """The agent reads frame stacks: the replay is ``replay.frames``' (single frames stored
+        once, stacks built when sampled) and the stored transitions are ``FrameTransition``s."""
+        return self.agent.frame_stack is not None
+
     def init_state(self, key: jax.Array, replay_capacity: int, spec) -> TrainState:
         """Agent, replay, key and counters; the env loop adds its env state."""
         k_agent, k_run = jax.random.split(key)
         return TrainState(
             agent=self.agent.init(k_agent),
-            replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim),
+            replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim, spec.frame_shape),
             env=None,
             key=k_run,
             env_steps=jnp.int32(0),
@@ -61,7 +73,11 @@ class Learner:
             diverged_what=jnp.int32(-1),
         )
 
-    def init_replay(self, capacity: int, obs_dim: int, act_dim: int):
+    def init_replay(self, capacity: int, obs_dim: int, act_dim: int, frame_shape=None):
+        if self.pixels:
+            if frame_shape is None:
+                raise ValueError(f"agent {self.agent.name!r} reads pixels but the env has flat observations")
+            return frames.init_frame_replay(capacity, act_dim, self.num_envs, self.agent.frame_stack, frame_shape)
         if self.priority is None:
             return replay.init_buffer(capacity, obs_dim, act_dim, self.num_envs)
         return replay.init_prioritized(capacity, obs_dim, act_dim, self.num_envs)
@@ -69,8 +85,19 @@ class Learner:
     def _uniform(self, buffer):
         return buffer if self.priority is None else buffer.buffer
 
-    def store(self, ts: TrainState, trans: replay.Transition) -> TrainState:
-        if self.priority is None:
+    def _sample(self, buffer, key, shape: tuple[int, ...]):
+        """Uniform batches of ``shape`` (e.g. [U, B]) from a uniform or frame replay."""
+        if not self.pixels:
+            return replay.gather(buffer, replay.sample_indices(buffer, key, math.prod(shape)).reshape(shape))
+        # frames.gather builds stacks for a flat index vector
+        batch = frames.gather(buffer, replay.sample_indices(buffer.core, key, math.prod(shape)))
+        return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), batch)
+
+    def store(self, ts: TrainState, trans) -> TrainState:
+        """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``."""
+        if self.pixels:
+            buffer = frames.insert_transition(ts.replay, trans)
+        elif self.priority is None:
             buffer = replay.insert(ts.replay, trans)
         else:
             buffer = replay.insert_prioritized(ts.replay, trans, self.priority.alpha)
@@ -78,6 +105,8 @@ class Learner:
 
     def break_episodes(self, ts: TrainState) -> TrainState:
         """See ``replay.break_episodes``: for host envs that restart their episodes."""
+        if self.pixels:
+            return ts.replace(replay=frames.break_episodes(ts.replay))
         if self.priority is None:
             return ts.replace(replay=replay.break_episodes(ts.replay))
         return ts.replace(replay=ts.replay.replace(buffer=replay.break_episodes(ts.replay.buffer)))
@@ -100,7 +129,7 @@ class Learner:
 
         def step(agent_state, k):
             k_sample, k_update = jax.random.split(k)
-            batch = replay.gather(buffer, replay.sample_indices(buffer, k_sample, self.batch_size))
+            batch = self._sample(buffer, k_sample, (self.batch_size,))
             return self.agent.pretrain(agent_state, batch, k_update)
 
         agent_state, metrics = jax.lax.scan(step, ts.agent, jax.random.split(sub, num_updates))
@@ -117,9 +146,7 @@ class Learner:
         key, k_sample, k_update = jax.random.split(ts.key, 3)
         u, b = self.updates_per_iteration, self.batch_size
         # All U batches are gathered before the update scan, so the buffer is read once.
-        buffer = ts.replay
-        idx = replay.sample_indices(buffer, k_sample, u * b).reshape(u, b)
-        batches = replay.gather(buffer, idx)
+        batches = self._sample(ts.replay, k_sample, (u, b))
 
         def grad_step(agent_state, inputs):
             batch, k = inputs
@@ -130,7 +157,18 @@ class Learner:
             metrics.pop("priority", None)
             return agent_state, {**metrics, **aux_metrics}
 
-        agent_state, metrics = jax.lax.scan(grad_step, ts.agent, (batches, jax.random.split(k_update, u)))
+        inputs = (batches, jax.random.split(k_update, u))
+        if self.pixels:
+            # XLA:CPU runs the conv update 9x slower inside a scan's loop body, even a fully
+            # unrolled one (2.5 vs 0.27 s at batch 16, 2 cores, 2026-11-22); a traced Python
+            # loop keeps the convs at top level. U is 1 in DrQ, so the program stays small.
+            agent_state, steps = ts.agent, []
+            for i in range(u):
+                agent_state, m = grad_step(agent_state, jax.tree.map(lambda x, i=i: x[i], inputs))
+                steps.append(m)
+            metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *steps)
+        else:
+            agent_state, metrics = jax.lax.scan(grad_step, ts.agent, inputs)
         ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + u)
         return ts, metrics
 
@@ -191,6 +229,8 @@ class Learner:
         """Names of the quantities the divergence check looks at, in ``diverged_what`` order:
         the training metrics, then the agent's floating-point leaves."""
         rows = max(2 * self.num_envs, self.batch_size)
+        if self.pixels:  # the frame replay's smallest rings
+            rows = max(rows, (self.agent.frame_stack + 2) * self.num_envs)
         rows = -(-rows // self.num_envs) * self.num_envs
         ts, metrics = jax.eval_shape(lambda k: self.learn(self.init_state(k, rows, spec)), jax.random.PRNGKey(0))
         names = self._checked_metrics(metrics)

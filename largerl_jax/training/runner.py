@@ -18,6 +18,7 @@ from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.networks import dense_singular_values
+from largerl_jax.replay import frames
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.config import env_kwargs, pretrain_updates, validate
@@ -38,7 +39,7 @@ def make_driver(cfg, seeds: list[int]):
     """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs."""
     env_options = env_kwargs(cfg)
     env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_options)
-    agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim)
+    agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim, env.spec.frame_shape)
     if pretrain_updates(cfg) and agent.pretrain is None:
         raise ValueError(f"agent {agent.name!r} has no pre-training phase")
     priority = None
@@ -167,7 +168,11 @@ def run(
 def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
     """The train state's memory, from abstract shapes (nothing allocated)."""
     abstract = driver.abstract_state(keys, cfg.replay_capacity)
-    row_bytes = replay.bytes_per_transition(driver.spec.obs_dim, driver.spec.act_dim)
+    spec = driver.spec
+    if spec.frame_shape is not None:
+        row_bytes = frames.bytes_per_transition(spec.act_dim, spec.frame_shape)
+    else:
+        row_bytes = replay.bytes_per_transition(spec.obs_dim, spec.act_dim)
     # validate() makes replay_capacity a multiple of num_envs, so every configured row exists
     return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 

@@ -46,3 +46,18 @@ def test_modern_final_layer_norm_is_switchable():
         torso = Torso(torso_config(arch="modern", width=8, depth=1, modern_final_norm=final))
         params = torso.init(jax.random.PRNGKey(0), x)["params"]
         assert ("final_norm" in params) == expected
+
+
+def test_pixel_configs_share_the_heads_and_table_3_with_drq_replay_and_warm_up():
+    names = [n for n in list_configs() if n.startswith("pixels_dmc_")]
+    assert len(names) == 120 and {n[len("pixels_"):] for n in names} == {n for n in list_configs() if n.startswith("dmc_")}
+    cfg, state = get_config("pixels_dmc_cheetah_run_modern4_sn"), get_config("dmc_cheetah_run_modern4_sn")
+    validate(cfg)
+    assert (cfg.env.name, cfg.agent.name, cfg.env.action_repeat) == ("dmc_pixels/cheetah_run", "sac_pixels", 2)
+    assert (cfg.replay_capacity, cfg.warmup_env_steps, cfg.total_env_steps) == (100_000, 1_000, 250_000)
+    for field in ("gamma", "tau", "batch_size", "actor_lr", "critic_lr", "alpha_lr", "init_temperature",
+                  "log_std_min", "log_std_max", "actor_update_every", "target_update_every"):
+        assert cfg.agent[field] == state.agent[field], field
+    assert cfg.agent.actor.to_dict() == state.agent.actor.to_dict()
+    assert cfg.agent.critic.to_dict() == state.agent.critic.to_dict()
+    assert (cfg.agent.augment_obs, cfg.agent.augment_next_obs, cfg.agent.frame_stack) == (2, 2, 3)

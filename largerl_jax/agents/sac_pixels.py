@@ -1,0 +1,180 @@
+"""SAC from pixels as DrQ (Kostrikov et al. 2020), the agent of Bjorck et al.'s pixel runs.
+
+Networks (networks/pixel_heads.py): the critic owns the convs and a feature head; the actor has
+its own feature head on the critic's conv features, gradient stopped, so the critic loss is the
+only loss that trains the convs. The target critic is a Polyak average of the whole critic,
+encoder included, and reads the next observation through its own convs.
+
+One update, on a batch of uint8 stacks:
+* augmentation inside the update: K random shifts of obs and M of next_obs (DrQ's K = M = 2),
+  each copy with its own key;
+* target per next copy: a' ~ pi(. | actor head on the online critic's convs), then
+  r + gamma (1 - term) (min_i Q_target(s', a') - alpha log pi(a' | s')); averaged over the M
+  copies, gradient stopped (DrQ's Eq. 3);
+* critic: the TD loss of each of the K copies against that target, summed (DrQ's code);
+* actor and temperature every ``actor_update_every`` steps on the first obs copy, with the
+  updated critic's Q and convs detached, differentiated in the actor's parameters only.
+Acting reads un-augmented stacks.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from largerl_jax.agents import common
+from largerl_jax.agents.sac import SACState
+from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
+from largerl_jax.networks.augment import random_shift
+from largerl_jax.networks.encoder import PixelConvs
+from largerl_jax.networks.pixel_heads import PixelActor, PixelCritic
+
+FRAME_SHAPE = (84, 84, 3)
+
+
+def _augment(key, images, copies: int, pad: int):
+    """[B, ...] -> [copies * B, ...], each copy shifted with its own key."""
+    return jnp.concatenate([random_shift(k, images, pad) for k in jax.random.split(key, copies)])
+
+
+def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common.Agent:
+    """``frame_shape``: one frame [H, W, c] (None: DrQ's 84x84 RGB); observations are stacks
+    [H, W, c * cfg.frame_stack]."""
+    if cfg.get("features", "raw") != "raw":
+        raise ValueError("agent sac_pixels reads pixels through its encoder: agent.features must be 'raw'")
+    h, w, c = frame_shape or FRAME_SHAPE
+    if obs_dim != h * w * c:
+        raise ValueError(f"sac_pixels: obs_dim={obs_dim} is not one {h}x{w}x{c} frame")
+    stack_shape = (h, w, c * cfg.frame_stack)
+    critic = PixelCritic(torso=cfg.critic, num_q=cfg.num_q)
+    actor = PixelActor(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
+    convs = PixelConvs()
+    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
+    alpha_opt = common.make_adam(cfg.alpha_lr)
+    target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
+    n_obs, n_next, pad = cfg.augment_obs, cfg.augment_next_obs, cfg.shift_pad
+
+    def conv_features(critic_params, obs):
+        # the actor's view of the tied convs: no gradient reaches them from the actor's losses
+        return jax.lax.stop_gradient(convs.apply({"params": critic_params["encoder"]["convs"]}, obs))
+
+    def init(key):
+        k_actor, k_critic = jax.random.split(key)
+        obs = jnp.zeros((1,) + stack_shape, jnp.uint8)
+        critic_net = common.init_net(critic, critic_opt, k_critic, obs, jnp.zeros((1, act_dim)))
+        conv_dim = jax.eval_shape(lambda: conv_features(critic_net.params, obs)).shape[-1]
+        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, conv_dim)))
+        log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
+        return SACState(
+            actor=actor_net,
+            critic=critic_net,
+            target_critic=common.init_target(critic_net),
+            log_alpha=log_alpha,
+            alpha_opt_state=alpha_opt.init(log_alpha),
+            step=jnp.int32(0),
+        )
+
+    def act(state: SACState, obs, key, deterministic: bool):
+        (mean, log_std), _ = common.apply(
+            actor, state.actor.params, state.actor.state, conv_features(state.critic.params, obs), train=False
+        )
+        if deterministic:
+            return tanh_gaussian_mode(mean)
+        return tanh_gaussian_sample(mean, log_std, key)[0]
+
+    def update(state: SACState, batch, key, weights=None):
+        if weights is not None:
+            raise ValueError("sac_pixels supports uniform replay only")
+        k_aug_obs, k_aug_next, k_next, k_pi = jax.random.split(key, 4)
+        b = batch.reward.shape[0]
+        alpha = jnp.exp(state.log_alpha)
+        obs = _augment(k_aug_obs, batch.obs, n_obs, pad)  # [K * B, ...]
+        next_obs = _augment(k_aug_next, batch.next_obs, n_next, pad)  # [M * B, ...]
+
+        (next_mean, next_log_std), _ = common.apply(
+            actor, state.actor.params, state.actor.state, conv_features(state.critic.params, next_obs), train=False
+        )
+        next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
+        next_q, _ = common.apply(
+            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic),
+            next_obs, next_act, train=False,
+        )
+        next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
+        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
+        target = jax.lax.stop_gradient(target)
+        actions = jnp.tile(batch.action, (n_obs, 1))
+
+        def critic_loss_fn(params):
+            q, new_state = common.apply(critic, params, state.critic.state, obs, actions, train=True)
+            # td_loss averages over the K * B rows: times K is DrQ's sum over the copies
+            loss = n_obs * common.td_loss(q, jnp.tile(target, n_obs), cfg.critic_loss, cfg.huber_delta)
+            return loss, (q, new_state)
+
+        (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
+            state.critic.params
+        )
+        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+
+        first = obs[:b]
+        first_features = conv_features(critic_net.params, first)
+
+        def actor_loss_fn(params):
+            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, first_features, train=True)
+            pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
+            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, first, pi_act, train=False,
+                                   stop_conv_gradient=True)
+            return (alpha * logp - q_pi.min(axis=0)).mean(), (logp, new_state)
+
+        (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
+            state.actor.params
+        )
+        do_actor = state.step % cfg.actor_update_every == 0
+        do_target = state.step % cfg.target_update_every == 0
+        actor_net = common.select(
+            do_actor, common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state), state.actor
+        )
+
+        entropy = -jax.lax.stop_gradient(logp).mean()
+        alpha_loss, alpha_grad = jax.value_and_grad(lambda la: jnp.exp(la) * (entropy - target_entropy))(
+            state.log_alpha
+        )
+        alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
+        log_alpha = state.log_alpha + alpha_updates
+        if not cfg.learn_temperature:
+            log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+        log_alpha, alpha_opt_state = common.select(
+            do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
+        )
+
+        new_state = SACState(
+            actor=actor_net,
+            critic=critic_net,
+            target_critic=common.select(
+                do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
+            ),
+            log_alpha=log_alpha,
+            alpha_opt_state=alpha_opt_state,
+            step=state.step + 1,
+        )
+        metrics = {
+            "critic_loss": critic_loss,
+            "actor_loss": actor_loss,
+            "alpha_loss": alpha_loss,
+            "temperature": alpha,
+            "entropy": entropy,
+            "q_mean": q.mean(),
+            "critic_grad_norm": optax.tree.norm(critic_grads),
+            "actor_grad_norm": optax.tree.norm(actor_grads),
+            "priority": common.td_priority(q[:, :b], target),
+        }
+        return new_state, metrics
+
+    def networks(state: SACState):
+        return {
+            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
+            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+        }
+
+    return common.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
+                        frame_stack=cfg.frame_stack)

@@ -1,0 +1,44 @@
+"""DrQ's actor and critic from pixels (Kostrikov et al.; Bjorck et al. App. C): the heads of
+``heads.py`` on top of the pixel encoder of ``encoder.py``.
+
+``PixelCritic``: params ``{'encoder': {'convs', 'head'}, 'q': QNetwork}``; it owns the convs.
+``PixelActor``: params ``{'head': FeatureHead, 'policy': GaussianPolicy}``; it reads conv
+features computed with the critic's convs (``PixelConvs``), so it has no convs of its own and
+its loss cannot reach them (see the training contract in encoder.py).
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+
+from largerl_jax.networks.encoder import FEATURE_DIM, FeatureHead, PixelEncoder
+from largerl_jax.networks.heads import GaussianPolicy, QNetwork
+
+
+class PixelCritic(nn.Module):
+    """(uint8 stacks [B, H, W, C], action) -> Q [num_q, B]."""
+
+    torso: object  # torso_config() of each Q member
+    num_q: int = 2
+    features: int = FEATURE_DIM
+
+    @nn.compact
+    def __call__(self, obs, action, train: bool = False, stop_conv_gradient: bool = False):
+        z = PixelEncoder(self.features, name="encoder")(obs, stop_conv_gradient)
+        return QNetwork(torso=self.torso, num_q=self.num_q, name="q")(z, action, train=train)
+
+
+class PixelActor(nn.Module):
+    """Conv features [B, D] (the critic's convs, gradient stopped) -> (mean, log_std)."""
+
+    torso: object
+    act_dim: int
+    log_std_min: float = -10.0
+    log_std_max: float = 2.0
+    features: int = FEATURE_DIM
+
+    @nn.compact
+    def __call__(self, conv_features, train: bool = False):
+        z = FeatureHead(self.features, name="head")(conv_features)
+        policy = GaussianPolicy(torso=self.torso, act_dim=self.act_dim, log_std_min=self.log_std_min,
+                                log_std_max=self.log_std_max, name="policy")
+        return policy(z, train=train)
