@@ -94,47 +94,12 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        # DrQ / Bjorck et al. update the actor (and temperature) and the target every 2 steps.
-        do_actor = state.step % cfg.actor_update_every == 0
-        do_target = state.step % cfg.target_update_every == 0
-        actor_net = common.select(do_actor, common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state), state.actor)
-
-        entropy = -jax.lax.stop_gradient(logp).mean()
-
-        def alpha_loss_fn(log_alpha):
-            return jnp.exp(log_alpha) * (entropy - target_entropy)
-
-        alpha_loss, alpha_grad = jax.value_and_grad(alpha_loss_fn)(state.log_alpha)
-        alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
-        log_alpha = state.log_alpha + alpha_updates
-
-        if not cfg.learn_temperature:
-            log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
-        log_alpha, alpha_opt_state = common.select(
-            do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
+        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        new_state, metrics = finish_update(
+            cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
-
-        new_state = SACState(
-            actor=actor_net,
-            critic=critic_net,
-            target_critic=common.select(
-                do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
-            ),
-            log_alpha=log_alpha,
-            alpha_opt_state=alpha_opt_state,
-            step=state.step + 1,
-        )
-        metrics = {
-            "critic_loss": critic_loss,
-            "actor_loss": actor_loss,
-            "alpha_loss": alpha_loss,
-            "temperature": alpha,
-            "entropy": entropy,
-            "q_mean": q.mean(),
-            "critic_grad_norm": optax.tree.norm(critic_grads),
-            "actor_grad_norm": optax.tree.norm(actor_grads),
-            "priority": common.td_priority(q, target),
-        }
+        metrics.update(critic_loss=critic_loss, actor_loss=actor_loss, q_mean=q.mean())
+        metrics["priority"] = common.td_priority(q, target)
         return new_state, metrics
 
     def networks(state: SACState):
@@ -144,3 +109,41 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         }
 
     return common.Agent(name="sac", init=init, act=act, update=update, networks=networks)
+
+
+def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic_net, actor_net, logp,
+                  critic_grads, actor_grads) -> tuple[SACState, dict]:
+    """The end of a SAC update shared with SAC from pixels: the temperature step, the update
+    periods (DrQ and Bjorck et al. update the actor with the temperature, and the target
+    critic, every 2 steps; plain SAC every step), the new state and the common metrics.
+    ``actor_net`` is the actor after its gradient step, kept only on actor-update steps."""
+    do_actor = state.step % cfg.actor_update_every == 0
+    do_target = state.step % cfg.target_update_every == 0
+    alpha = jnp.exp(state.log_alpha)
+    entropy = -jax.lax.stop_gradient(logp).mean()
+    alpha_loss, alpha_grad = jax.value_and_grad(lambda la: jnp.exp(la) * (entropy - target_entropy))(state.log_alpha)
+    alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
+    log_alpha = state.log_alpha + alpha_updates
+    if not cfg.learn_temperature:
+        log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+    log_alpha, alpha_opt_state = common.select(
+        do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
+    )
+    new_state = SACState(
+        actor=common.select(do_actor, actor_net, state.actor),
+        critic=critic_net,
+        target_critic=common.select(
+            do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
+        ),
+        log_alpha=log_alpha,
+        alpha_opt_state=alpha_opt_state,
+        step=state.step + 1,
+    )
+    metrics = {
+        "alpha_loss": alpha_loss,
+        "temperature": alpha,
+        "entropy": entropy,
+        "critic_grad_norm": optax.tree.norm(critic_grads),
+        "actor_grad_norm": optax.tree.norm(actor_grads),
+    }
+    return new_state, metrics

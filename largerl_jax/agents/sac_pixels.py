@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from largerl_jax.agents import common
-from largerl_jax.agents.sac import SACState
+from largerl_jax.agents.sac import SACState, finish_update
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
 from largerl_jax.networks.augment import random_shift
 from largerl_jax.networks.encoder import PixelConvs
@@ -129,45 +128,12 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        do_actor = state.step % cfg.actor_update_every == 0
-        do_target = state.step % cfg.target_update_every == 0
-        actor_net = common.select(
-            do_actor, common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state), state.actor
+        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        new_state, metrics = finish_update(
+            cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
-
-        entropy = -jax.lax.stop_gradient(logp).mean()
-        alpha_loss, alpha_grad = jax.value_and_grad(lambda la: jnp.exp(la) * (entropy - target_entropy))(
-            state.log_alpha
-        )
-        alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
-        log_alpha = state.log_alpha + alpha_updates
-        if not cfg.learn_temperature:
-            log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
-        log_alpha, alpha_opt_state = common.select(
-            do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
-        )
-
-        new_state = SACState(
-            actor=actor_net,
-            critic=critic_net,
-            target_critic=common.select(
-                do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
-            ),
-            log_alpha=log_alpha,
-            alpha_opt_state=alpha_opt_state,
-            step=state.step + 1,
-        )
-        metrics = {
-            "critic_loss": critic_loss,
-            "actor_loss": actor_loss,
-            "alpha_loss": alpha_loss,
-            "temperature": alpha,
-            "entropy": entropy,
-            "q_mean": q.mean(),
-            "critic_grad_norm": optax.tree.norm(critic_grads),
-            "actor_grad_norm": optax.tree.norm(actor_grads),
-            "priority": common.td_priority(q[:, :b], target),
-        }
+        metrics.update(critic_loss=critic_loss, actor_loss=actor_loss, q_mean=q.mean())
+        metrics["priority"] = common.td_priority(q[:, :b], target)
         return new_state, metrics
 
     def networks(state: SACState):
