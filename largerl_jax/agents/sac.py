@@ -38,15 +38,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         k_actor, k_critic = jax.random.split(key)
         actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
         critic_net = common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
-        log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
-        return SACState(
-            actor=actor_net,
-            critic=critic_net,
-            target_critic=common.init_target(critic_net),
-            log_alpha=log_alpha,
-            alpha_opt_state=alpha_opt.init(log_alpha),
-            step=jnp.int32(0),
-        )
+        return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool, view=RAW):
         z = view.state(obs)
@@ -109,6 +101,19 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         }
 
     return common.Agent(name="sac", init=init, act=act, update=update, networks=networks)
+
+
+def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:
+    """A fresh SAC state around freshly initialized networks (shared with SAC from pixels)."""
+    log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
+    return SACState(
+        actor=actor_net,
+        critic=critic_net,
+        target_critic=common.init_target(critic_net),
+        log_alpha=log_alpha,
+        alpha_opt_state=alpha_opt.init(log_alpha),
+        step=jnp.int32(0),
+    )
 
 
 def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic_net, actor_net, logp,

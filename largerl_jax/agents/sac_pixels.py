@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.agents import common
-from largerl_jax.agents.sac import SACState, finish_update
+from largerl_jax.agents.sac import SACState, finish_update, initial_state
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
 from largerl_jax.networks.augment import random_shift
 from largerl_jax.networks.encoder import PixelConvs
@@ -64,15 +64,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         critic_net = common.init_net(critic, critic_opt, k_critic, obs, jnp.zeros((1, act_dim)))
         conv_dim = jax.eval_shape(lambda: conv_features(critic_net.params, obs)).shape[-1]
         actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, conv_dim)))
-        log_alpha = jnp.log(jnp.float32(cfg.init_temperature))
-        return SACState(
-            actor=actor_net,
-            critic=critic_net,
-            target_critic=common.init_target(critic_net),
-            log_alpha=log_alpha,
-            alpha_opt_state=alpha_opt.init(log_alpha),
-            step=jnp.int32(0),
-        )
+        return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool):
         (mean, log_std), _ = common.apply(

@@ -9,10 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, split_keys
 from largerl_jax.envs.brax_fixes import patch_system
 from largerl_jax.envs.quiet import third_party_noise_filtered
-from largerl_jax.envs.resets import reset_where
+from largerl_jax.envs.resets import initial_state, reset_where
 
 BRAX_TASKS = ("ant", "halfcheetah", "hopper", "walker2d", "humanoid", "inverted_pendulum", "reacher")
 BRAX_BACKENDS = ("mjx", "generalized", "positional", "spring")
@@ -58,14 +58,7 @@ class BraxVecEnv:
         self._step_batch = jax.vmap(env.step)
 
     def reset(self, key: jax.Array) -> EnvState:
-        keys, draw = split_keys(env_keys(key, self.num_envs))
-        inner = self._reset_batch(draw)
-        return EnvState(
-            obs=inner.obs.astype(jnp.float32),
-            t=jnp.zeros((self.num_envs,), jnp.int32),
-            key=keys,
-            inner=inner,
-        )
+        return initial_state(self._reset_batch, key, self.num_envs, lambda obs: obs.astype(jnp.float32))
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepResult]:
         action = jnp.clip(action, -1.0, 1.0)

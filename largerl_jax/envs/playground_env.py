@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
-from largerl_jax.envs.resets import reset_where
+from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, split_keys
+from largerl_jax.envs.resets import initial_state, reset_where
 from largerl_jax.envs.playground_fixes import ensure_reacher_builds
 from largerl_jax.envs.quiet import third_party_noise_filtered
 
@@ -100,14 +100,7 @@ class PlaygroundVecEnv:
         self._step_batch = jax.vmap(env.step)
 
     def reset(self, key: jax.Array) -> EnvState:
-        keys, draw = split_keys(env_keys(key, self.num_envs))
-        inner = self._reset_batch(draw)
-        return EnvState(
-            obs=_flat_obs(inner.obs),
-            t=jnp.zeros((self.num_envs,), jnp.int32),
-            key=keys,
-            inner=inner,
-        )
+        return initial_state(self._reset_batch, key, self.num_envs, _flat_obs)
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepResult]:
         inner = self._step_batch(state.inner, jnp.clip(action, -1.0, 1.0))

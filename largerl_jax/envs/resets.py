@@ -13,6 +13,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from largerl_jax.envs.base import EnvState, env_keys, split_keys
+
 
 def select(mask: jax.Array, on_true, on_false):
     """Per-env ``where`` over two pytrees whose leaves all lead with the env axis."""
@@ -55,3 +57,11 @@ def reset_where(reset_batch, done: jax.Array, draw: jax.Array, stepped):
     ended = jnp.sum(done)
     branch = jnp.where(ended == 0, 0, jnp.where(ended <= k, 1, 2))
     return jax.lax.switch(branch, [lambda s: s, reset_some, reset_all], stepped)
+
+
+def initial_state(reset_batch, key: jax.Array, num_envs: int, flat_obs) -> EnvState:
+    """The batch's first state: per-env keys from ``key``, every env reset with its own draw;
+    ``flat_obs`` turns the simulator's observations into float32 [N, obs_dim]."""
+    keys, draw = split_keys(env_keys(key, num_envs))
+    inner = reset_batch(draw)
+    return EnvState(obs=flat_obs(inner.obs), t=jnp.zeros((num_envs,), jnp.int32), key=keys, inner=inner)

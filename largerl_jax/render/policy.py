@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.runner import make_driver
 
 
 def best_seed_index(workdir: str, seeds: list[int]) -> int:
@@ -30,7 +31,6 @@ def load_policy(cfg, workdir: str, num_seeds: int, seed_index: int) -> tuple[Cal
     ``seed_index`` of the run of ``cfg`` with ``num_seeds`` seeds, from its newest complete
     checkpoint. Torn steps are skipped, not deleted as a resume would: the run may still be
     writing them."""
-    from largerl_jax.training.runner import make_driver  # heavy: builds the envs and the agent
 
     if not 0 <= seed_index < num_seeds:
         raise ValueError(f"seed index {seed_index} out of range: the run has {num_seeds} seed(s), 0 to {num_seeds - 1}")
