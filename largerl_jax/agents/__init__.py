@@ -1,4 +1,5 @@
-from largerl_jax.agents.common import Agent, Net
+from largerl_jax.agents.common import Agent
+from largerl_jax.agents.ofe import with_ofenet
 from largerl_jax.agents.configs import (
     AGENT_CONFIGS,
     agent_config,
@@ -11,6 +12,7 @@ from largerl_jax.agents.sac import make_sac
 from largerl_jax.agents.sac_pixels import make_sac_pixels
 from largerl_jax.agents.sac_v1 import make_sac_v1
 from largerl_jax.agents.td3 import make_td3
+from largerl_jax.networks.trainable import Net
 
 _MAKERS = {"sac": make_sac, "sac_v1": make_sac_v1, "td3": make_td3}
 
@@ -28,8 +30,6 @@ def make_agent(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> Agent:
     if features == "raw":
         return _MAKERS[cfg.name](cfg, obs_dim, act_dim)
     if features == "ofenet":
-        from largerl_jax.agents.ofe import with_ofenet  # features imports agents.common
-
         return with_ofenet(_MAKERS[cfg.name], cfg, obs_dim, act_dim)
     raise ValueError(f"agent.features must be 'raw' or 'ofenet', got {features!r}")
 

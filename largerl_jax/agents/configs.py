@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from largerl_jax.features.config import ofenet_config
 from largerl_jax.networks import torso_config
 
 
@@ -29,8 +30,6 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     # 'raw': networks read observations; 'ofenet': they read OFENet's z_s / z_sa, and OFENet
     # (configured by cfg.ofenet, see largerl_jax.features.config) trains on next-state prediction.
     cfg.features = "raw"
-    from largerl_jax.features.config import ofenet_config  # here: features imports agents.common
-
     cfg.ofenet = ofenet_config()
 
 

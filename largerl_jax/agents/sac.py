@@ -8,15 +8,16 @@ import optax
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.networks import trainable
 from largerl_jax.agents.features import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, tanh_gaussian_sample
 
 
 @struct.dataclass
 class SACState:
-    actor: common.Net
-    critic: common.Net
-    target_critic: common.Target
+    actor: trainable.Net
+    critic: trainable.Net
+    target_critic: trainable.Target
     log_alpha: jax.Array
     alpha_opt_state: object
     step: jax.Array
@@ -28,21 +29,21 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
-    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
-    alpha_opt = common.make_adam(cfg.alpha_lr)
+    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
+    alpha_opt = trainable.make_adam(cfg.alpha_lr)
     # Haarnoja et al. 2018b: target entropy -|A|.
     target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
-        critic_net = common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
+        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool, view=RAW):
         z = view.state(obs)
-        (mean, log_std), _ = common.apply(actor, state.actor.params, state.actor.state, z, train=False)
+        (mean, log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, z, train=False)
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
@@ -55,38 +56,38 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         z_sa = view.state_action(z, batch.action)
 
         # The target critic has its own Polyak-averaged weights and batch-norm statistics and
-        # reads the online spectral vectors (see common.Target).
-        (next_mean, next_log_std), _ = common.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
+        # reads the online spectral vectors (see trainable.Target).
+        (next_mean, next_log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_sa = view.state_action(z_next, next_act, target=True)
-        next_q, _ = common.apply(
-            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic), next_sa,
+        next_q, _ = trainable.apply(
+            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic), next_sa,
             train=False,
         )
         next_v = next_q.min(axis=0) - alpha * next_logp
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
+            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         def actor_loss_fn(params):
-            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, z, train=True)
+            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, z, train=True)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
             pi_sa = view.state_action(z, pi_act)
-            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
+            q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
             loss = (alpha * logp - q_pi.min(axis=0)).mean()
             return loss, (logp, new_state)
 
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
         new_state, metrics = finish_update(
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
@@ -109,7 +110,7 @@ def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:
     return SACState(
         actor=actor_net,
         critic=critic_net,
-        target_critic=common.init_target(critic_net),
+        target_critic=trainable.init_target(critic_net),
         log_alpha=log_alpha,
         alpha_opt_state=alpha_opt.init(log_alpha),
         step=jnp.int32(0),
@@ -131,14 +132,14 @@ def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic
     log_alpha = state.log_alpha + alpha_updates
     if not cfg.learn_temperature:
         log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
-    log_alpha, alpha_opt_state = common.select(
+    log_alpha, alpha_opt_state = trainable.select(
         do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
     )
     new_state = SACState(
-        actor=common.select(do_actor, actor_net, state.actor),
+        actor=trainable.select(do_actor, actor_net, state.actor),
         critic=critic_net,
-        target_critic=common.select(
-            do_target, common.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
+        target_critic=trainable.select(
+            do_target, trainable.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
         ),
         log_alpha=log_alpha,
         alpha_opt_state=alpha_opt_state,

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.agents import common
+from largerl_jax.networks import trainable
 from largerl_jax.agents.sac import SACState, finish_update, initial_state
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
 from largerl_jax.networks.augment import random_shift
@@ -48,9 +49,9 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
     critic = PixelCritic(torso=cfg.critic, num_q=cfg.num_q)
     actor = PixelActor(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     convs = PixelConvs()
-    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
-    alpha_opt = common.make_adam(cfg.alpha_lr)
+    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
+    alpha_opt = trainable.make_adam(cfg.alpha_lr)
     target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
     n_obs, n_next, pad = cfg.augment_obs, cfg.augment_next_obs, cfg.shift_pad
 
@@ -61,13 +62,13 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
     def init(key):
         k_actor, k_critic = jax.random.split(key)
         obs = jnp.zeros((1,) + stack_shape, jnp.uint8)
-        critic_net = common.init_net(critic, critic_opt, k_critic, obs, jnp.zeros((1, act_dim)))
+        critic_net = trainable.init_net(critic, critic_opt, k_critic, obs, jnp.zeros((1, act_dim)))
         conv_dim = jax.eval_shape(lambda: conv_features(critic_net.params, obs)).shape[-1]
-        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, conv_dim)))
+        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, conv_dim)))
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool):
-        (mean, log_std), _ = common.apply(
+        (mean, log_std), _ = trainable.apply(
             actor, state.actor.params, state.actor.state, conv_features(state.critic.params, obs), train=False
         )
         if deterministic:
@@ -83,12 +84,12 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         obs = _augment(k_aug_obs, batch.obs, n_obs, pad)  # [K * B, ...]
         next_obs = _augment(k_aug_next, batch.next_obs, n_next, pad)  # [M * B, ...]
 
-        (next_mean, next_log_std), _ = common.apply(
+        (next_mean, next_log_std), _ = trainable.apply(
             actor, state.actor.params, state.actor.state, conv_features(state.critic.params, next_obs), train=False
         )
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
-        next_q, _ = common.apply(
-            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic),
+        next_q, _ = trainable.apply(
+            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic),
             next_obs, next_act, train=False,
         )
         next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
@@ -97,7 +98,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         actions = jnp.tile(batch.action, (n_obs, 1))
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, obs, actions, train=True)
+            q, new_state = trainable.apply(critic, params, state.critic.state, obs, actions, train=True)
             # td_loss averages over the K * B rows: times K is DrQ's sum over the copies
             loss = n_obs * common.td_loss(q, jnp.tile(target, n_obs), cfg.critic_loss, cfg.huber_delta)
             return loss, (q, new_state)
@@ -105,22 +106,22 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         first = obs[:b]
         first_features = conv_features(critic_net.params, first)
 
         def actor_loss_fn(params):
-            (mean, log_std), new_state = common.apply(actor, params, state.actor.state, first_features, train=True)
+            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, first_features, train=True)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
-            q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, first, pi_act, train=False,
+            q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, first, pi_act, train=False,
                                    stop_conv_gradient=True)
             return (alpha * logp - q_pi.min(axis=0)).mean(), (logp, new_state)
 
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = common.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
         new_state, metrics = finish_update(
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )

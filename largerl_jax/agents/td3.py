@@ -9,16 +9,17 @@ import optax
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.networks import trainable
 from largerl_jax.agents.features import RAW
 from largerl_jax.networks import DeterministicPolicy, QNetwork
 
 
 @struct.dataclass
 class TD3State:
-    actor: common.Net
-    critic: common.Net
-    target_actor: common.Target
-    target_critic: common.Target
+    actor: trainable.Net
+    critic: trainable.Net
+    target_actor: trainable.Target
+    target_critic: trainable.Target
     step: jax.Array
 
 
@@ -26,23 +27,23 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
-    actor_opt = common.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = common.make_adam(cfg.critic_lr, cfg.grad_clip)
+    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
+    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        actor_net = common.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
-        critic_net = common.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
+        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
         return TD3State(
             actor=actor_net,
             critic=critic_net,
-            target_actor=common.init_target(actor_net),
-            target_critic=common.init_target(critic_net),
+            target_actor=trainable.init_target(actor_net),
+            target_critic=trainable.init_target(critic_net),
             step=jnp.int32(0),
         )
 
     def act(state: TD3State, obs, key, deterministic: bool, view=RAW):
-        a, _ = common.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
+        a, _ = trainable.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
         if deterministic:
             return a
         noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
@@ -52,8 +53,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
-        next_a, _ = common.apply(
-            actor, state.target_actor.params, common.target_collections(state.target_actor, state.actor), z_next,
+        next_a, _ = trainable.apply(
+            actor, state.target_actor.params, trainable.target_collections(state.target_actor, state.actor), z_next,
             train=False,
         )
         noise = jnp.clip(
@@ -61,8 +62,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         )
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_sa = view.state_action(z_next, next_a, target=True)
-        next_q, _ = common.apply(
-            critic, state.target_critic.params, common.target_collections(state.target_critic, state.critic), next_sa,
+        next_q, _ = trainable.apply(
+            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic), next_sa,
             train=False,
         )
         target = common.bootstrap_target(
@@ -70,26 +71,26 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         )
 
         def critic_loss_fn(params):
-            q, new_state = common.apply(critic, params, state.critic.state, z_sa, train=True)
+            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = common.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         def actor_step(_):
             def actor_loss_fn(params):
-                a, new_state = common.apply(actor, params, state.actor.state, z, train=True)
-                q_pi, _ = common.apply(critic, critic_net.params, critic_net.state, view.state_action(z, a), train=False)
+                a, new_state = trainable.apply(actor, params, state.actor.state, z, train=True)
+                q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, view.state_action(z, a), train=False)
                 return -q_pi[0].mean(), new_state
 
             (loss, actor_state), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)
-            actor_net = common.apply_gradients(state.actor, actor_opt, grads, actor_state)
+            actor_net = trainable.apply_gradients(state.actor, actor_opt, grads, actor_state)
             return (
                 actor_net,
-                common.update_target(state.target_actor, actor_net, cfg.tau),
-                common.update_target(state.target_critic, critic_net, cfg.tau),
+                trainable.update_target(state.target_actor, actor_net, cfg.tau),
+                trainable.update_target(state.target_critic, critic_net, cfg.tau),
                 loss,
             )
 

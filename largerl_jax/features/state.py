@@ -21,13 +21,13 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.agents import common
+from largerl_jax.networks import trainable
 from largerl_jax.features.ofenet import OFENet
 
 
 @struct.dataclass
 class OFEState:
-    net: common.Net  # online OFENet: params, state ({'batch_stats': ...} or {}), Adam state
+    net: trainable.Net  # online OFENet: params, state ({'batch_stats': ...} or {}), Adam state
     target_params: Any  # None when cfg.use_target is False
     target_state: Any  # target's batch-norm statistics (see module docstring); None likewise
     step: jax.Array  # int32 OFENet updates so far
@@ -48,12 +48,12 @@ class OFEState:
 
 
 def make_optimizer(cfg) -> optax.GradientTransformation:
-    return common.make_adam(cfg.learning_rate)
+    return trainable.make_adam(cfg.learning_rate)
 
 
 def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int) -> OFEState:
     module = OFENet(cfg, obs_dim)
-    net = common.init_net(module, make_optimizer(cfg), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
+    net = trainable.init_net(module, make_optimizer(cfg), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
     return OFEState(
         net=net,
         target_params=net.params if cfg.use_target else None,
@@ -75,7 +75,7 @@ def _frozen_variables(state: OFEState, target: bool) -> tuple[Any, dict]:
 
 def _apply_eval(state: OFEState, target: bool, *inputs, method):
     params, collections = _frozen_variables(state, target)
-    out, _ = common.apply(state.module, params, collections, *inputs, train=False, method=method)
+    out, _ = trainable.apply(state.module, params, collections, *inputs, train=False, method=method)
     return out
 
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from largerl_jax.agents import common
+from largerl_jax.networks import trainable
 from largerl_jax.features.config import validate_ofenet_config
 from largerl_jax.features.state import OFEState, make_optimizer
 
@@ -22,7 +22,7 @@ def aux_loss(module, params, net_state: dict, batch) -> tuple[jax.Array, dict]:
 
     ``batch`` needs obs, action and next_obs. The loss is the squared error averaged over the
     batch and the predicted dims, so its scale does not depend on predict_dims."""
-    (_, _, pred), new_state = common.apply(module, params, net_state, batch.obs, batch.action, train=True)
+    (_, _, pred), new_state = trainable.apply(module, params, net_state, batch.obs, batch.action, train=True)
     target = batch.next_obs[..., : pred.shape[-1]]
     return jnp.mean(jnp.square(pred - target)), new_state
 
@@ -43,10 +43,10 @@ def ofenet_update(cfg, state: OFEState, batch) -> tuple[OFEState, dict]:
         return aux_loss(state.module, params, state.net.state, batch)
 
     (loss, new_net_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
-    net = common.apply_gradients(state.net, make_optimizer(cfg), grads, new_net_state)
+    net = trainable.apply_gradients(state.net, make_optimizer(cfg), grads, new_net_state)
     target_params, target_state = state.target_params, state.target_state
     if target_params is not None:
-        target_params = common.polyak(target_params, net.params, cfg.tau)
-        target_state = common.polyak(target_state, net.state, cfg.tau)
+        target_params = trainable.polyak(target_params, net.params, cfg.tau)
+        target_state = trainable.polyak(target_state, net.state, cfg.tau)
     new_state = state.replace(net=net, target_params=target_params, target_state=target_state, step=state.step + 1)
     return new_state, {"ofe_loss": loss, "ofe_grad_norm": optax.tree.norm(grads)}

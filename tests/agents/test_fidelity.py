@@ -11,7 +11,7 @@ from experiments.configs.families import HUBER_DELTA_PER_REWARD_SCALE
 from experiments.overrides import apply_overrides
 from largerl_jax import replay
 from largerl_jax.agents import Agent, agent_config, make_agent
-from largerl_jax.agents.common import polyak
+from largerl_jax.networks.trainable import polyak
 from largerl_jax.envs import EnvSpec
 from largerl_jax.networks import Torso, torso_config
 from largerl_jax.training.learner import Learner, PrioritySettings

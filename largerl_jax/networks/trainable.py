@@ -1,0 +1,107 @@
+"""Trainable networks as explicit pytrees, below features and agents alike: a network's
+parameters with its carried non-parameter collections and optimizer state, applying a Flax
+module with those collections, gradient steps, Polyak averaging and target networks."""
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+# Non-parameter collections a network may carry (see largerl_jax.networks): spectral-norm
+# power-iteration vectors and batch-norm running statistics.
+STATE_COLLECTIONS = ("spectral", "batch_stats")
+
+
+@struct.dataclass
+class Net:
+    """One trained network: parameters, carried non-parameter state, optimizer state."""
+
+    params: Any
+    state: dict  # {'spectral': ..., 'batch_stats': ...}, only the collections the module has
+    opt_state: Any
+
+
+def init_variables(module: nn.Module, key: jax.Array, *inputs) -> tuple[Any, dict]:
+    variables = module.init(key, *inputs)
+    params = variables["params"]
+    state = {k: v for k, v in variables.items() if k in STATE_COLLECTIONS}
+    unknown = set(variables) - {"params", *STATE_COLLECTIONS}
+    if unknown:
+        raise ValueError(f"module {type(module).__name__} has unsupported collections {sorted(unknown)}")
+    return params, state
+
+
+def init_net(module: nn.Module, optimizer: optax.GradientTransformation, key, *inputs) -> Net:
+    params, state = init_variables(module, key, *inputs)
+    return Net(params=params, state=state, opt_state=optimizer.init(params))
+
+
+def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs):
+    """Returns (output, new_state). With train=True, batch norm uses batch statistics and spectral
+    norm runs its power iterations; both write their collections, returned as new_state. With
+    train=False the carried state is read but never changed."""
+    variables = {"params": params, **state}
+    if train and state:
+        out, updates = module.apply(variables, *inputs, train=True, mutable=list(state), **kwargs)
+        return out, {**state, **updates}
+    return module.apply(variables, *inputs, train=train, **kwargs), state
+
+
+def apply_gradients(net: Net, optimizer, grads, new_state: dict | None = None) -> Net:
+    updates, opt_state = optimizer.update(grads, net.opt_state, net.params)
+    return Net(
+        params=optax.apply_updates(net.params, updates),
+        state=net.state if new_state is None else new_state,
+        opt_state=opt_state,
+    )
+
+
+def polyak(target, online, tau: float):
+    return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
+
+
+def select(pred: jax.Array, on_true, on_false):
+    """Per-leaf ``where`` over two pytrees of equal structure: a conditional update that stays
+    cheap under the trainer's vmap over seeds, where a ``lax.cond`` would run both branches."""
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+@struct.dataclass
+class Target:
+    """A target network: Polyak averages of the online weights and of its batch-norm running
+    statistics (None without batch norm). Averaging the statistics too, as the reference code's
+    Keras target update does for every variable, keeps the lagged weights normalized by
+    statistics of similar weights rather than by the online network's. Spectral-norm vectors
+    are not averaged: a target reads the online network's u, a power-iteration estimate that
+    stays valid for weights this close."""
+
+    params: Any
+    batch_stats: Any
+
+
+def init_target(net: Net) -> Target:
+    return Target(params=net.params, batch_stats=net.state.get("batch_stats"))
+
+
+def update_target(target: Target, net: Net, tau: float) -> Target:
+    stats = target.batch_stats
+    if stats is not None:
+        stats = polyak(stats, net.state["batch_stats"], tau)
+    return Target(params=polyak(target.params, net.params, tau), batch_stats=stats)
+
+
+def target_collections(target: Target, net: Net) -> dict:
+    """The carried collections a target network is applied with (see Target)."""
+    if target.batch_stats is None:
+        return net.state
+    return {**net.state, "batch_stats": target.batch_stats}
+
+
+def make_adam(lr: float, grad_clip: float | None = None) -> optax.GradientTransformation:
+    if grad_clip:
+        return optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(lr))
+    return optax.adam(lr)
