@@ -36,6 +36,10 @@ Fields and defaults of ``torso_config()``:
   al. configs set Keras's 1e-3, the reference code's.
 * ``modern_inner_multiple`` (2): inner width of a 'modern' block as a multiple of ``width``
   (Bjorck et al.: residual width 1024, inner 2048).
+* ``densenet_passthrough`` ('identity'): how a 'densenet' layer passes its input on,
+  ``h_i = concat(P_i(h_{i-1}), y_i)``. 'identity' copies it (Ota et al.); 'diagonal' multiplies
+  it elementwise by learnable weights D_i (init 1, params 'hidden_<i>_pass'), the pass-through of
+  the pruning paper's OFEXiNet (spec eq. 10), which lets a layer fade out inputs it need not carry.
 * ``modern_final_norm`` (True): a LayerNorm on the residual stream before the head's output
   layer, as pre-LN transformers end. Our addition: Bjorck et al.'s block is only
   ``x + W2 relu(W1 LN(x))`` and their configs (``dmc_*``) switch it off.
@@ -50,6 +54,7 @@ ARCHS = ("mlp", "resnet", "densenet", "d2rl", "modern")
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
 KERNEL_INITS = ("lecun_normal", "glorot_uniform")
+PASSTHROUGHS = ("identity", "diagonal")
 
 _DEFAULTS = dict(
     arch="mlp",
@@ -64,6 +69,7 @@ _DEFAULTS = dict(
     bn_epsilon=1e-5,
     modern_inner_multiple=2,
     modern_final_norm=True,
+    densenet_passthrough="identity",
 )
 
 
@@ -102,6 +108,7 @@ def validate_torso_config(cfg) -> None:
     _check_choice("activation", cfg.activation, ACTIVATIONS)
     _check_choice("spectral_norm", cfg.spectral_norm, SPECTRAL_NORMS)
     _check_choice("kernel_init", cfg.kernel_init, KERNEL_INITS)
+    _check_choice("densenet_passthrough", cfg.densenet_passthrough, PASSTHROUGHS)
     if isinstance(cfg.bn_epsilon, bool) or not isinstance(cfg.bn_epsilon, (int, float)) or not cfg.bn_epsilon > 0:
         raise ValueError(f"torso bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
     for name in ("width", "depth", "sn_iters", "modern_inner_multiple"):

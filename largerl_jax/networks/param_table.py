@@ -13,6 +13,7 @@ One row per Dense layer, ordered from input to output. A normalization named ``<
 next to Dense ``<dense>`` (the convention of layers.py) is counted in that Dense's row and
 reported in its ``norm`` field: the BatchNorm after a hidden Dense, or the pre-LayerNorm
 before a 'modern' block's 'up' Dense. Any other normalization (the 'modern' torso's 'final_norm') gets its own row of kind 'norm',
+a densenet layer's diagonal pass-through ('hidden_<i>_pass') a row of kind 'passthrough',
 and parameters of no recognised layer a row of kind 'other', so rows always add up to the
 total. Counts are per ensemble member; rows of a vmapped ensemble (kernel [K, in, out]) carry
 ``ensemble: K`` and ``total_params`` multiplies by it.
@@ -101,7 +102,7 @@ def param_table(variables, bn_convention: str = "trainable") -> list[dict]:
     for path, leaves in sorted(modules.items(), key=lambda item: _order_key(item[0])):
         if path in owned:
             continue
-        kind = _kind(leaves)
+        kind = "passthrough" if path[-1].endswith("_pass") else _kind(leaves)
         if kind == "dense":
             shape = leaves["kernel"].shape
             ensemble = shape[0] if len(shape) == 3 else 1
@@ -110,6 +111,9 @@ def param_table(variables, bn_convention: str = "trainable") -> list[dict]:
             if path in norms_of:
                 extra, row["norm"] = norm_count(norms_of[path], ensemble)
                 row["params"] += extra
+        elif kind == "passthrough":  # a densenet layer's diagonal pass-through D (one weight per input)
+            ensemble = leaves["scale"].shape[0] if leaves["scale"].ndim == 2 else 1
+            row = {"in": leaves["scale"].shape[-1], "out": leaves["scale"].shape[-1], "params": _size(leaves["scale"]) // ensemble, "norm": None}
         elif kind == "norm":
             shape = leaves["scale"].shape
             ensemble = shape[0] if len(shape) == 2 else 1

@@ -1,7 +1,8 @@
 """The hidden layers of every network, built from a ``torso_config``.
 
 Submodule names (used by ``param_table`` and by code that slices weights when shrinking):
-'hidden_<i>' (+ 'hidden_<i>_norm' with batch norm) for mlp/resnet/densenet/d2rl;
+'hidden_<i>' (+ 'hidden_<i>_norm' with batch norm, + 'hidden_<i>_pass'/'scale' with a diagonal
+densenet pass-through) for mlp/resnet/densenet/d2rl;
 'proj', 'block_<i>/{up_norm, up, down}', 'final_norm' for modern.
 
 Masks: ``masks[i]`` (None or an array broadcastable to [..., layer_widths(cfg)[i]]) multiplies
@@ -40,10 +41,20 @@ def _resnet(cfg, x, widths, masks, train):
     return h
 
 
+class _Passthrough(nn.Module):
+    """Learnable diagonal pass-through D * h of a 'densenet' layer (init 1)."""
+
+    @nn.compact
+    def __call__(self, h):
+        return h * self.param("scale", nn.initializers.ones_init(), (h.shape[-1],), jnp.float32)
+
+
 def _densenet(cfg, x, widths, masks, train):
     h = x
     for i, (w, m) in enumerate(zip(widths, masks)):
         y = hidden_layer(cfg, h, w, f"hidden_{i}", is_first=i == 0, train=train, mask=m)
+        if cfg.densenet_passthrough == "diagonal":
+            h = _Passthrough(name=f"hidden_{i}_pass")(h)
         h = jnp.concatenate([h, y], axis=-1)
     return h
 
