@@ -20,6 +20,7 @@ def test_defaults():
         bn_epsilon=1e-5,
         modern_inner_multiple=2,
         modern_final_norm=True,
+        densenet_passthrough="identity",
     )
 
 
@@ -28,6 +29,7 @@ def test_defaults():
     [
         (dict(arch="transformer"), "arch must be one of .*densenet"),
         (dict(activation="tanh"), "activation must be one of .*swish"),
+        (dict(densenet_passthrough="full"), "densenet_passthrough must be one of .*diagonal"),
         (dict(spectral_norm="last"), "spectral_norm must be one of .*intermediate"),
         (dict(width=0), "width must be a positive int"),
         (dict(depth=2.5), "depth must be a positive int"),
@@ -55,3 +57,24 @@ def test_config_is_locked_and_revalidated_when_built():
 
 def test_widths_accept_lists():
     assert torso_config(arch="mlp", depth=2, widths=[3, 4]).widths == (3, 4)
+
+
+def test_diagonal_passthrough_starts_as_identity_and_scales_inputs():
+    import jax
+    import jax.numpy as jnp
+
+    plain = torso_config(arch="densenet", width=4, depth=2)
+    diag = torso_config(arch="densenet", width=4, depth=2, densenet_passthrough="diagonal")
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 5))
+    v_plain = Torso(plain).init(jax.random.PRNGKey(0), x)
+    v_diag = Torso(diag).init(jax.random.PRNGKey(0), x)
+    assert set(v_diag["params"]) == {"hidden_0", "hidden_1", "hidden_0_pass", "hidden_1_pass"}
+    assert v_diag["params"]["hidden_1_pass"]["scale"].shape == (9,)
+    same = {"params": {k: v_diag["params"][k] for k in ("hidden_0", "hidden_1")}}
+    assert jnp.allclose(Torso(plain).apply(same, x), Torso(diag).apply(v_diag, x))  # D = 1 at init
+    del v_plain
+    zeroed = jax.tree_util.tree_map(lambda a: a, v_diag)
+    zeroed["params"]["hidden_0_pass"]["scale"] = jnp.zeros(5)
+    out = Torso(diag).apply(zeroed, x)
+    assert jnp.allclose(out[:, :5], 0.0)  # the raw input faded out by D_0 = 0 ...
+    assert not jnp.allclose(out[:, 5:9], 0.0)  # ... while layer 0's units still read it
