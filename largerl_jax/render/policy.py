@@ -1,64 +1,20 @@
 """The trained deterministic policy of one seed of a finished (or interrupted) run folder."""
 from __future__ import annotations
 
-import math
-import os
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 
-from largerl_jax.training import records as metrics_io
-from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training.runner import make_driver
+from largerl_jax.training.restore import best_seed_index, restore_agent
 
-
-def best_seed_index(workdir: str, seeds: list[int]) -> int:
-    """Index into ``seeds`` of the best final eval_return in ``workdir/metrics.jsonl`` (diverged
-    seeds have none); 0 when the file holds no evaluation."""
-    path = os.path.join(workdir, "metrics.jsonl")
-    records = metrics_io.read(path) if os.path.exists(path) else []
-    final: dict[int, float] = {}
-    for r in records:  # records come in env-step order, so the last one per seed is the final one
-        value = r.get("eval_return")
-        final[r["seed"]] = value if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
-    ranked = [(final.get(s, -math.inf), -i) for i, s in enumerate(seeds)]
-    return -max(ranked)[1]
+__all__ = ["best_seed_index", "load_policy"]
 
 
 def load_policy(cfg, workdir: str, num_seeds: int, seed_index: int) -> tuple[Callable, dict]:
     """(``policy(obs [N, obs_dim]) -> action [N, act_dim]``, checkpoint meta) of seed
     ``seed_index`` of the run of ``cfg`` with ``num_seeds`` seeds, from its newest complete
-    checkpoint. Torn steps are skipped, not deleted as a resume would: the run may still be
-    writing them."""
-
-    if not 0 <= seed_index < num_seeds:
-        raise ValueError(f"seed index {seed_index} out of range: the run has {num_seeds} seed(s), 0 to {num_seeds - 1}")
-    directory = os.path.join(workdir, "checkpoints")
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{workdir} holds no checkpoints folder; is it a run folder of experiments.run?")
-    driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)])
-    try:
-        abstract = driver.abstract_state(jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32), cfg.replay_capacity)
-        agent = driver.loop.agent if hasattr(driver, "loop") else driver.agent
-    finally:
-        driver.close()
-    ckpt = Checkpointer(directory)
-    try:
-        step = ckpt.latest_step()
-        if step is None:
-            raise FileNotFoundError(f"no complete checkpoint under {directory}")
-        try:
-            ts, meta = ckpt.restore(abstract, step=step)
-        except Exception as e:  # Orbax reports a layout mismatch in many ways
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise ValueError(
-                f"checkpoint step {step} under {directory} does not load as this code's train state for the run's "
-                f"config ({reason}); render it with the largerl-jax version that wrote it"
-            ) from e
-    finally:
-        ckpt.close()
-    agent_state = jax.tree.map(lambda x: x[seed_index], ts.agent)
-    del ts  # the replay buffers are not needed to act
+    checkpoint (see training.restore)."""
+    restored = restore_agent(cfg, workdir, num_seeds, seed_index)
+    agent, agent_state = restored.agent, restored.state
     act = jax.jit(lambda state, obs: agent.act(state, obs, jax.random.PRNGKey(0), True))
-    return (lambda obs: act(agent_state, obs)), meta
+    return (lambda obs: act(agent_state, obs)), restored.meta
