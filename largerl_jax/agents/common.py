@@ -54,6 +54,8 @@ class Agent:
         uniformly, never the prioritized one (OFENet's next-state model; see training.learner)
     optional_metrics: names of metrics that are NaN by design on some steps (TD3's actor loss
         on critic-only steps); the trainer's divergence check skips them
+    gate_widths(state) -> {'pi', 'V', 'Q1', 'Q2'}: expected first-layer widths, optional: agents
+        whose networks carry XiNet gates (pruning); a gated OFENet's thresholds read them
     frame_stack: None for agents of flat observations; k for agents of pixels, whose obs are
         uint8 stacks of k frames [N, H, W, 3k] (the trainer then keeps a frame replay and the
         host loop builds the acting stacks)
@@ -68,3 +70,4 @@ class Agent:
     aux_update: Callable | None = None
     optional_metrics: tuple[str, ...] = ()
     frame_stack: int | None = None
+    gate_widths: Callable | None = None

@@ -8,6 +8,7 @@ import ml_collections
 
 from largerl_jax.features.config import ofenet_config
 from largerl_jax.networks import torso_config
+from largerl_jax.networks.pruning_config import pruning_config
 
 
 def _common(cfg: ml_collections.ConfigDict) -> None:
@@ -95,6 +96,9 @@ def sac_v1_config() -> ml_collections.ConfigDict:
     cfg.log_std_min = -20.0
     cfg.log_std_max = 2.0
     cfg.value = torso_config(arch="mlp", width=256, depth=2, activation="relu")
+    # XiNet pruning (the pruning paper): gates on every hidden unit of the policy, V, the Qs and,
+    # with features='ofenet', OFENet; off by default (see largerl_jax.networks.pruning_config).
+    cfg.pruning = pruning_config()
     return cfg
 
 

@@ -8,16 +8,29 @@ towards high TD error, which says nothing about the dynamics). ``update`` is the
 update seen through the updated OFENet: actor and V read z_s, critics read z_sa, bootstrap
 targets use the target OFENet's features of s'. OFENet's variables are stop-gradient inside the
 view, so RL losses never change them (tested).
+
+With ``cfg.pruning.enabled`` OFENet is the pruning paper's OFEXiNet: gated layers whose gates
+learn from the auxiliary loss and the complexity-aware thresholds (which read the agent's
+expected first-layer widths), and whose features reach the agent in evaluation mode.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from flax import struct
 
-from largerl_jax.agents import common
-from largerl_jax.features import ofenet_dims, ofenet_update, init_ofenet, state_action_features, state_features
+from largerl_jax.agents import common, gated
+from largerl_jax.features import (
+    init_ofenet,
+    num_layers,
+    ofenet_dims,
+    ofenet_update,
+    ofexinet_update,
+    state_action_features,
+    state_features,
+)
 
 
 @struct.dataclass
@@ -29,14 +42,26 @@ class OFEAgentState:
 class OFEView:
     """Feature view over an OFENet state (see agents.features for the contract)."""
 
-    def __init__(self, ofe):
+    def __init__(self, ofe, act_dim: int):
         self.ofe = ofe
+        self.act_dim = act_dim
 
     def state(self, obs, target: bool = False):
         return state_features(self.ofe, obs, target=target)
 
     def state_action(self, z_s, action, target: bool = False):
         return state_action_features(self.ofe, z_s, action, target=target)
+
+    def expected_dims(self):
+        """Expected widths (d_s + S, d_s + S + d_a + T) of z_s and z_sa under the gates (spec
+        eqs. 25-26); None without gates (the static widths hold)."""
+        gates = self.ofe.gates
+        if gates is None:
+            return None
+        n_s, _ = num_layers(self.ofe.module)
+        widths = [jnp.sum(p * a) for p, a in zip(gates.pi, gates.alive)]
+        z_s = self.ofe.module.obs_dim + sum(widths[:n_s])
+        return z_s, z_s + self.act_dim + sum(widths[n_s:])
 
 
 def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
@@ -48,20 +73,32 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         )
     z_s_dim, z_sa_dim = ofenet_dims(ofe_cfg, obs_dim, act_dim)
     inner = make_inner(cfg, z_s_dim, act_dim, sa_dim=z_sa_dim)
+    pruning = cfg.get("pruning")
+    pruned = pruning is not None and pruning.enabled
 
     def init(key):
         k_ofe, k_agent = jax.random.split(key)
-        return OFEAgentState(ofe=init_ofenet(ofe_cfg, k_ofe, obs_dim, act_dim), agent=inner.init(k_agent))
+        ofe = init_ofenet(ofe_cfg, k_ofe, obs_dim, act_dim, pruning if pruned else None)
+        return OFEAgentState(ofe=ofe, agent=inner.init(k_agent))
 
     def act(state, obs, key, deterministic: bool):
-        return inner.act(state.agent, obs, key, deterministic, OFEView(state.ofe))
+        return inner.act(state.agent, obs, key, deterministic, OFEView(state.ofe, act_dim))
 
     def aux_update(state, batch, key):
-        ofe, metrics = ofenet_update(ofe_cfg, state.ofe, batch)
+        if not pruned:
+            ofe, metrics = ofenet_update(ofe_cfg, state.ofe, batch)
+            return state.replace(ofe=ofe), metrics
+        # The gates' clock is the RL update count: OFENet's own count includes pre-training,
+        # during which the gates stay fixed (spec Algorithm 1, phase 0).
+        rl_step = state.ofe.step - ofe_cfg.pretrain_updates
+        active, round_now = gated.schedule(rl_step, pruning)
+        ofe, metrics = ofexinet_update(
+            ofe_cfg, pruning, state.ofe, batch, key, inner.gate_widths(state.agent), active, round_now
+        )
         return state.replace(ofe=ofe), metrics
 
     def update(state, batch, key, weights=None):
-        agent, metrics = inner.update(state.agent, batch, key, OFEView(state.ofe), weights)
+        agent, metrics = inner.update(state.agent, batch, key, OFEView(state.ofe, act_dim), weights)
         return state.replace(agent=agent), metrics
 
     def networks(state):

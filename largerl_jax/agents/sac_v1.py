@@ -1,6 +1,12 @@
 """SAC "v1" (Haarnoja et al. 2018a) as used by the OFENet and pruning papers: a state-value
 network V with a Polyak target V, twin Q trained towards r * reward_scale + gamma * V_target(s'),
-a fixed temperature (the reward scale plays its role) and a policy loss on Q1."""
+a fixed temperature (the reward scale plays its role) and a policy loss on Q1.
+
+With ``cfg.pruning.enabled`` it is the pruning paper's XiNet SAC (spec Sec. 5): every hidden
+unit of the policy, V and both Qs has a Bernoulli gate. The network being updated samples its
+gates (one realisation per minibatch, its own key); every other network runs in evaluation mode
+(units scaled by pi), the target V with the online V's gates. Each loss adds weight decay and
+the complexity-aware regulariser, and the gates take a projected Adam step inside their window."""
 from __future__ import annotations
 
 import jax
@@ -8,10 +14,14 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.agents import common
-from largerl_jax.networks import trainable
+from typing import Any
+
+from largerl_jax.agents import common, gated
 from largerl_jax.agents.features import RAW
-from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample
+from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample, trainable
+from largerl_jax.networks import gates as gating
+
+GATED = ("actor", "critic", "value")
 
 
 @struct.dataclass
@@ -21,6 +31,7 @@ class SACV1State:
     value: trainable.Net
     target_value: trainable.Target
     step: jax.Array
+    gates: Any = None  # {'actor', 'critic', 'value'}: Gates, the critic's with a member axis; None unpruned
 
 
 def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
@@ -32,69 +43,136 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
     critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
     value_opt = trainable.make_adam(cfg.value_lr, cfg.grad_clip)
     alpha = float(cfg.init_temperature)
+    pruning = cfg.get("pruning")
+    pruned = pruning is not None and pruning.enabled
+    if pruned:
+        for name in GATED:
+            gated.check_prunable(name, cfg[name])
+        gate_opts = {
+            "actor": gated.gate_optimizer(pruning, cfg.actor_lr),
+            "critic": gated.gate_optimizer(pruning, cfg.critic_lr),
+            "value": gated.gate_optimizer(pruning, cfg.value_lr),
+        }
+        # spec 4.6 variant: the training-only networks' thresholds discounted by gamma
+        train_only = pruning.gamma if pruning.discount_train_nets else 1.0
+        lambdas = {"actor": pruning.rl_lambda, "critic": pruning.rl_lambda * train_only, "value": pruning.rl_lambda * train_only}
+        out_dims = {"actor": 2 * act_dim, "critic": 1, "value": 1}
 
     def init(key):
         k_actor, k_critic, k_value = jax.random.split(key, 3)
         obs = jnp.zeros((1, obs_dim))
         value_net = trainable.init_net(value, value_opt, k_value, obs)
+        gates = None
+        if pruned:
+            gates = {
+                "actor": gated.init_network_gates(cfg.actor, obs_dim, gate_opts["actor"], pruning),
+                "critic": gated.init_network_gates(cfg.critic, sa_dim, gate_opts["critic"], pruning, (cfg.num_q,)),
+                "value": gated.init_network_gates(cfg.value, obs_dim, gate_opts["value"], pruning),
+            }
         return SACV1State(
             actor=trainable.init_net(actor, actor_opt, k_actor, obs),
             critic=trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim))),
             value=value_net,
             target_value=trainable.init_target(value_net),
             step=jnp.int32(0),
+            gates=gates,
         )
 
+    def eval_masks(state, name):
+        return None if state.gates is None else gating.eval_masks(state.gates[name])
+
     def act(state: SACV1State, obs, key, deterministic: bool, view=RAW):
-        (mean, log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
+        (mean, log_std), _ = trainable.apply(
+            actor, state.actor.params, state.actor.state, view.state(obs), train=False, masks=eval_masks(state, "actor")
+        )
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
+    def in_dims(view):
+        """Expected input widths (z_s, z_sa) of the gated networks' first layers."""
+        dims = view.expected_dims() if hasattr(view, "expected_dims") else None
+        return (obs_dim, sa_dim) if dims is None else dims
+
+    def loss_with_gates(name, state, key, loss_fn, d_in):
+        """value_and_grad of ``loss_fn(params, masks) -> (loss, aux)`` for network ``name``:
+        without pruning masks are None; with it the gates are sampled from ``key`` and the loss
+        gains weight decay and the regulariser. Returns (loss, aux, weight grads, pi grads, reg)."""
+        net = getattr(state, name)
+        if not pruned:
+            (loss, aux), grads = jax.value_and_grad(lambda p: loss_fn(p, None), has_aux=True)(net.params)
+            return loss, aux, grads, None, jnp.float32(0.0)
+        g = state.gates[name]
+
+        def total(params, pi):
+            loss, aux = loss_fn(params, gating.train_masks(pi, g.alive, key))
+            reg = gated.regulariser(pi, g.alive, d_in, out_dims[name], lambdas[name], pruning.attribution)
+            return loss + pruning.weight_decay * trainable.kernel_decay(params) + reg, (loss, aux, reg)
+
+        (_, (loss, aux, reg)), (grads, pi_grads) = jax.value_and_grad(total, argnums=(0, 1), has_aux=True)(net.params, g.pi)
+        return loss, aux, grads, pi_grads, reg
+
     def update(state: SACV1State, batch, key, view=RAW, weights=None):
+        key, k_critic, k_actor, k_value = jax.random.split(key, 4)
+        d_zs, d_zsa = in_dims(view)
         z = view.state(batch.obs)
         z_sa = view.state_action(z, batch.action)
         z_next = view.state(batch.next_obs, target=True)
         next_v, _ = trainable.apply(
             value, state.target_value.params, trainable.target_collections(state.target_value, state.value), z_next,
-            train=False,
+            train=False, masks=eval_masks(state, "value"),
         )
         q_target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
 
-        def critic_loss_fn(params):
-            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
+        def critic_loss_fn(params, masks):
+            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True, masks=masks)
             return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
-        (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
-            state.critic.params
+        critic_loss, (q, critic_state), critic_grads, critic_pi_grads, critic_reg = loss_with_gates(
+            "critic", state, k_critic, critic_loss_fn, d_zsa
         )
         critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         # One policy sample serves both the V target (min over Q, as in Haarnoja 2018a) and the
-        # policy loss (reparameterised through Q1).
-        def actor_loss_fn(params):
-            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, z, train=True)
+        # policy loss (reparameterised through Q1). The Qs are in evaluation mode here.
+        def actor_loss_fn(params, masks):
+            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, z, train=True, masks=masks)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, key)
             pi_sa = view.state_action(z, pi_act)
-            q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
+            q_pi, _ = trainable.apply(
+                critic, critic_net.params, critic_net.state, pi_sa, train=False, masks=eval_masks(state, "critic")
+            )
             loss = (alpha * logp - q_pi[0]).mean()
             return loss, (logp, q_pi, new_state)
 
-        (actor_loss, (logp, q_pi, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
-            state.actor.params
+        actor_loss, (logp, q_pi, actor_state), actor_grads, actor_pi_grads, actor_reg = loss_with_gates(
+            "actor", state, k_actor, actor_loss_fn, d_zs
         )
         actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
 
         v_target = jax.lax.stop_gradient(q_pi.min(axis=0) - alpha * logp)
 
-        def value_loss_fn(params):
-            v, new_state = trainable.apply(value, params, state.value.state, z, train=True)
+        def value_loss_fn(params, masks):
+            v, new_state = trainable.apply(value, params, state.value.state, z, train=True, masks=masks)
             # Weighted like the critic loss: under prioritized replay the batch is skewed towards
             # high TD error and the importance weights undo that for every loss on it.
             return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta, weights), new_state
 
-        (value_loss, value_state), grads = jax.value_and_grad(value_loss_fn, has_aux=True)(state.value.params)
+        value_loss, value_state, grads, value_pi_grads, value_reg = loss_with_gates(
+            "value", state, k_value, value_loss_fn, d_zs
+        )
         value_net = trainable.apply_gradients(state.value, value_opt, grads, value_state)
+
+        gates, gate_metrics = state.gates, {}
+        if pruned:
+            active, round_now = gated.schedule(state.step, pruning)
+            pi_grads = {"actor": actor_pi_grads, "critic": critic_pi_grads, "value": value_pi_grads}
+            gates = {}
+            for name in GATED:
+                g = gating.step(state.gates[name], pi_grads[name], gate_opts[name], active)
+                gates[name] = gating.round_gates(gating.prune(g, pruning.eps), round_now)
+                gate_metrics.update(gating.gate_metrics(name, gates[name]))
+            gate_metrics["gate_reg"] = actor_reg + critic_reg + value_reg
 
         new_state = SACV1State(
             actor=actor_net,
@@ -102,8 +180,9 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             value=value_net,
             target_value=trainable.update_target(state.target_value, value_net, cfg.tau),
             step=state.step + 1,
+            gates=gates,
         )
-        metrics = {
+        metrics = {**gate_metrics, 
             "critic_loss": critic_loss,
             "actor_loss": actor_loss,
             "value_loss": value_loss,
@@ -123,4 +202,14 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             "value": (value, {"params": state.value.params, **state.value.state}),
         }
 
-    return common.Agent(name="sac_v1", init=init, act=act, update=update, networks=networks)
+    def gate_widths(state: SACV1State):
+        """Expected first-layer widths of the RL networks, read by OFEXiNet's thresholds."""
+        if state.gates is None:
+            return None
+        q = gated.first_width(state.gates["critic"])
+        return {"pi": gated.first_width(state.gates["actor"]), "V": gated.first_width(state.gates["value"]),
+                "Q1": q[0], "Q2": q[1] if q.shape[0] > 1 else q[0] * 0}
+
+    return common.Agent(
+        name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None
+    )

@@ -18,11 +18,12 @@ from largerl_jax.features.state import (
     features,
     init_ofenet,
     make_optimizer,
+    num_layers,
     predict_next,
     state_action_features,
     state_features,
 )
-from largerl_jax.features.update import aux_loss, ofenet_update
+from largerl_jax.features.update import aux_loss, ofenet_update, ofexinet_update
 
 __all__ = [
     "OFENet",
@@ -35,7 +36,9 @@ __all__ = [
     "make_optimizer",
     "ofenet_config",
     "ofenet_dims",
+    "num_layers",
     "ofenet_update",
+    "ofexinet_update",
     "phi_s_torso_config",
     "phi_sa_torso_config",
     "predict_next",

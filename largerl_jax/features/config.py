@@ -26,6 +26,11 @@ Fields and defaults of ``ofenet_config()``:
 * ``predict_dims`` (None): predict the whole next observation (None) or only its first
   ``predict_dims`` entries. Ota 2020 predicts a prefix for some tasks, e.g. Ant: the first 27 of
   111 dims, leaving out the contact forces.
+* ``passthrough`` ('identity'): how each DenseNet layer passes its input on: copied
+  ('identity', OFENet) or scaled by learnable diagonal weights ('diagonal', the pruning paper's
+  OFEXiNet, spec eq. 10), see the torso field ``densenet_passthrough``.
+* ``widths`` / ``sa_widths`` (None): per-layer widths of phi_s / phi_sa, overriding ``units``;
+  set when pruning has physically shrunk the extractor, so the smaller arrays can be rebuilt.
 * ``pretrain_updates`` (10_000): OFENet updates run on the random-action warm-up data (10,000
   env steps, the trainer's warm-up) before the first agent update.
 """
@@ -51,11 +56,17 @@ _DEFAULTS = dict(
     use_target=True,
     predict_dims=None,
     pretrain_updates=10_000,
+    passthrough="identity",
+    widths=None,
+    sa_widths=None,
 )
 
 
 def ofenet_config(**overrides) -> ml_collections.ConfigDict:
     """A validated, locked OFENet ConfigDict (defaults in the module docstring)."""
+    for name in ("widths", "sa_widths"):
+        if overrides.get(name) is not None:
+            overrides[name] = tuple(overrides[name])  # hashable once frozen
     return locked_config("ofenet", _DEFAULTS, overrides, validate_ofenet_config)
 
 
@@ -103,6 +114,14 @@ def validate_ofenet_config(cfg) -> None:
         raise ValueError(f"ofenet learning_rate must be a positive number, got {cfg.learning_rate!r}")
     if not _is_number(cfg.tau) or not 0 < cfg.tau <= 1:
         raise ValueError(f"ofenet tau must be in (0, 1], got {cfg.tau!r}")
+    if cfg.passthrough not in ("identity", "diagonal"):
+        raise ValueError(f"ofenet passthrough must be 'identity' or 'diagonal', got {cfg.passthrough!r}")
+    for name, layers in (("widths", cfg.num_layers), ("sa_widths", cfg.sa_num_layers or cfg.num_layers)):
+        widths = cfg[name]
+        if widths is None:
+            continue
+        if len(tuple(widths)) != layers or not all(is_int(w) and w >= 1 for w in widths):
+            raise ValueError(f"ofenet {name} must be None or {layers} positive ints, got {widths!r}")
     if not is_int(cfg.pretrain_updates) or cfg.pretrain_updates < 0:
         raise ValueError(f"ofenet pretrain_updates must be a non-negative int, got {cfg.pretrain_updates!r}")
 

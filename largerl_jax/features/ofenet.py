@@ -31,6 +31,8 @@ def phi_s_torso_config(cfg):
         batch_norm=cfg.batch_norm,
         kernel_init=cfg.kernel_init,
         bn_epsilon=cfg.bn_epsilon,
+        densenet_passthrough=cfg.passthrough,
+        widths=cfg.widths,
     )
 
 
@@ -44,6 +46,8 @@ def phi_sa_torso_config(cfg):
         batch_norm=cfg.batch_norm,
         kernel_init=cfg.kernel_init,
         bn_epsilon=cfg.bn_epsilon,
+        densenet_passthrough=cfg.passthrough,
+        widths=cfg.sa_widths,
     )
 
 
@@ -75,17 +79,18 @@ class OFENet(nn.Module):
             check_predict_dims(self.cfg, self.obs_dim), kernel_init=kernel_initializer(self.cfg.kernel_init)
         )
 
-    def state_features(self, obs: jax.Array, train: bool = False) -> jax.Array:
-        return self.phi_s(obs, train=train)
+    # ``masks_s`` / ``masks_sa``: one gate mask per layer of phi_s / phi_sa (pruning), or None.
+    def state_features(self, obs: jax.Array, train: bool = False, masks_s=None) -> jax.Array:
+        return self.phi_s(obs, train=train, masks=masks_s)
 
-    def state_action_features(self, z_s: jax.Array, action: jax.Array, train: bool = False) -> jax.Array:
-        return self.phi_sa(jnp.concatenate([z_s, action], axis=-1), train=train)
+    def state_action_features(self, z_s: jax.Array, action: jax.Array, train: bool = False, masks_sa=None) -> jax.Array:
+        return self.phi_sa(jnp.concatenate([z_s, action], axis=-1), train=train, masks=masks_sa)
 
     def predict(self, z_sa: jax.Array) -> jax.Array:
         return self.predictor(z_sa)
 
-    def __call__(self, obs: jax.Array, action: jax.Array, train: bool = False):
+    def __call__(self, obs: jax.Array, action: jax.Array, train: bool = False, masks_s=None, masks_sa=None):
         """(z_s, z_sa, predicted next observation)."""
-        z_s = self.state_features(obs, train=train)
-        z_sa = self.state_action_features(z_s, action, train=train)
+        z_s = self.state_features(obs, train=train, masks_s=masks_s)
+        z_sa = self.state_action_features(z_s, action, train=train, masks_sa=masks_sa)
         return z_s, z_sa, self.predict(z_sa)

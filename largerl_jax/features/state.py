@@ -21,8 +21,9 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.networks import trainable
 from largerl_jax.features.ofenet import OFENet
+from largerl_jax.networks import gates as gating
+from largerl_jax.networks import trainable
 
 
 @struct.dataclass
@@ -33,6 +34,9 @@ class OFEState:
     step: jax.Array  # int32 OFENet updates so far
     # Static, so pure functions can rebuild outputs from the state alone; hashable (frozen cfg).
     module: OFENet = struct.field(pytree_node=False)
+    # XiNet gates (pruning): phi_s's layers then phi_sa's, or None for a plain OFENet. Features
+    # for the agent always use evaluation mode, each unit scaled by its pi (spec Sec. 3.3).
+    gates: Any = None
 
     @property
     def params(self):
@@ -51,16 +55,53 @@ def make_optimizer(cfg) -> optax.GradientTransformation:
     return trainable.make_adam(cfg.learning_rate)
 
 
-def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int) -> OFEState:
+def num_layers(module: OFENet) -> tuple[int, int]:
+    """(layers of phi_s, layers of phi_sa)."""
+    cfg = module.cfg
+    return cfg.num_layers, cfg.sa_num_layers or cfg.num_layers
+
+
+def layer_widths_of(module: OFENet) -> list[int]:
+    """Widths of phi_s's layers then phi_sa's: the gates' layout."""
+    from_cfg = []
+    for widths, units, layers in ((module.cfg.widths, module.cfg.units, num_layers(module)[0]),
+                                  (module.cfg.sa_widths, module.cfg.sa_units or module.cfg.units, num_layers(module)[1])):
+        from_cfg += list(widths) if widths is not None else [units] * layers
+    return from_cfg
+
+
+def split_masks(state_or_module, masks):
+    """(masks of phi_s, masks of phi_sa) from one list in the gates' layout (None: no gates)."""
+    if masks is None:
+        return None, None
+    module = state_or_module.module if isinstance(state_or_module, OFEState) else state_or_module
+    n_s = num_layers(module)[0]
+    return list(masks[:n_s]), list(masks[n_s:])
+
+
+def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int, pruning=None) -> OFEState:
+    """``pruning``: a pruning_config; when enabled, every layer of phi_s and phi_sa is gated."""
     module = OFENet(cfg, obs_dim)
     net = trainable.init_net(module, make_optimizer(cfg), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
+    gates = None
+    if pruning is not None and pruning.enabled:
+        gates = gating.init_gates(layer_widths_of(module), gate_optimizer(cfg, pruning), pruning.pi0)
     return OFEState(
         net=net,
         target_params=net.params if cfg.use_target else None,
         target_state=net.state if cfg.use_target else None,
         step=jnp.int32(0),
         module=module,
+        gates=gates,
     )
+
+
+def gate_optimizer(cfg, pruning) -> optax.GradientTransformation:
+    return optax.adam(pruning.pi_lr or cfg.learning_rate)
+
+
+def eval_masks(state: OFEState):
+    return None if state.gates is None else gating.eval_masks(state.gates)
 
 
 def _frozen_variables(state: OFEState, target: bool) -> tuple[Any, dict]:
@@ -73,20 +114,22 @@ def _frozen_variables(state: OFEState, target: bool) -> tuple[Any, dict]:
     return jax.lax.stop_gradient(params), jax.lax.stop_gradient(collections)
 
 
-def _apply_eval(state: OFEState, target: bool, *inputs, method):
+def _apply_eval(state: OFEState, target: bool, *inputs, method, **kwargs):
     params, collections = _frozen_variables(state, target)
-    out, _ = trainable.apply(state.module, params, collections, *inputs, train=False, method=method)
+    out, _ = trainable.apply(state.module, params, collections, *inputs, train=False, method=method, **kwargs)
     return out
 
 
 def state_features(state: OFEState, obs: jax.Array, target: bool = False) -> jax.Array:
     """z_s [..., z_s_dim] for the policy and the Q network."""
-    return _apply_eval(state, target, obs, method=OFENet.state_features)
+    masks_s, _ = split_masks(state, eval_masks(state))
+    return _apply_eval(state, target, obs, method=OFENet.state_features, masks_s=masks_s)
 
 
 def state_action_features(state: OFEState, z_s: jax.Array, action: jax.Array, target: bool = False) -> jax.Array:
     """z_sa [..., z_sa_dim] for the Q network; differentiable in ``action`` (and ``z_s``)."""
-    return _apply_eval(state, target, z_s, action, method=OFENet.state_action_features)
+    _, masks_sa = split_masks(state, eval_masks(state))
+    return _apply_eval(state, target, z_s, action, method=OFENet.state_action_features, masks_sa=masks_sa)
 
 
 def features(state: OFEState, obs: jax.Array, action: jax.Array, target: bool = False):
@@ -97,5 +140,6 @@ def features(state: OFEState, obs: jax.Array, action: jax.Array, target: bool = 
 
 def predict_next(state: OFEState, obs: jax.Array, action: jax.Array, target: bool = False) -> jax.Array:
     """Evaluation-mode prediction of next_obs[..., :predict_dims], for held-out losses."""
-    _, _, pred = _apply_eval(state, target, obs, action, method=OFENet.__call__)
+    masks_s, masks_sa = split_masks(state, eval_masks(state))
+    _, _, pred = _apply_eval(state, target, obs, action, method=OFENet.__call__, masks_s=masks_s, masks_sa=masks_sa)
     return pred

@@ -105,3 +105,10 @@ def make_adam(lr: float, grad_clip: float | None = None) -> optax.GradientTransf
     if grad_clip:
         return optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(lr))
     return optax.adam(lr)
+
+
+def kernel_decay(params) -> jax.Array:
+    """0.5 * sum of squared dense kernels (spec 5: [C] weight decay on weight matrices only,
+    not on biases, batch-norm affine parameters or pass-through diagonals)."""
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    return 0.5 * sum(jnp.sum(jnp.square(x)) for path, x in leaves if getattr(path[-1], "key", None) == "kernel")

@@ -1,6 +1,8 @@
 """The run-level configuration shared by every experiment, and its validation."""
 from __future__ import annotations
 
+import copy
+
 import ml_collections
 
 from largerl_jax.agents import AGENT_CONFIGS, agent_config
@@ -8,6 +10,7 @@ from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name
 from largerl_jax.features import validate_ofenet_config
 from largerl_jax.networks import validate_torso_config
+from largerl_jax.networks.pruning_config import validate_pruning_config
 from largerl_jax.training.precision import validate_matmul_precision
 
 _CHOICES = {"critic_loss": ("mse", "huber"), "features": ("raw", "ofenet")}
@@ -17,6 +20,28 @@ def pretrain_updates(cfg) -> int:
     """Updates of the agent's pre-training phase, run after warm-up without env steps: OFENet's
     ``agent.ofenet.pretrain_updates`` when the agent reads OFENet features, else none."""
     return int(cfg.agent.ofenet.pretrain_updates) if cfg.agent.get("features", "raw") == "ofenet" else 0
+
+
+def rl_updates_by(cfg, env_steps: int) -> int:
+    """RL updates (agent updates after warm-up, pre-training not counted) done once the run has
+    taken ``env_steps`` env steps: U per iteration of N env steps past the warm-up."""
+    n = cfg.env.num_envs
+    return max(0, (int(env_steps) - cfg.warmup_env_steps) // n) * cfg.updates_per_iteration
+
+
+def pruning_enabled(cfg) -> bool:
+    pruning = cfg.agent.get("pruning")
+    return pruning is not None and pruning.enabled
+
+
+def agent_config_for_run(cfg):
+    """cfg.agent with what only the run's length fixes filled in: the pruning gates' rounding
+    update (``round_fraction`` of the run's env steps) when it is unset. A copy; cfg is kept."""
+    if not pruning_enabled(cfg) or cfg.agent.pruning.round_update is not None:
+        return cfg.agent
+    agent = copy.deepcopy(cfg.agent)
+    agent.pruning.round_update = rl_updates_by(cfg, int(cfg.agent.pruning.round_fraction * cfg.total_env_steps))
+    return agent
 
 
 def env_kwargs(cfg) -> dict:
@@ -169,6 +194,13 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
                 f"agent.ofenet.batch_size={agent.ofenet.batch_size} must equal agent.batch_size={agent.batch_size} "
                 "(OFENet takes one update per agent update)"
             )
+    if "pruning" in agent:
+        try:
+            validate_pruning_config(agent.pruning)
+        except ValueError as e:
+            problems.append(f"agent.{e}")
+    if pruning_enabled(cfg) and agent.name != "sac_v1":
+        problems.append(f"agent.pruning.enabled needs agent sac_v1 (XiNet SAC), not {agent.name!r}")
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
     per = cfg.prioritized_replay

@@ -21,7 +21,7 @@ from largerl_jax.networks import dense_singular_values
 from largerl_jax.replay import frames
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training.config import env_kwargs, pretrain_updates, validate
+from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
@@ -39,7 +39,7 @@ def make_driver(cfg, seeds: list[int]):
     """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs."""
     env_options = env_kwargs(cfg)
     env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_options)
-    agent = make_agent(cfg.agent, env.spec.obs_dim, env.spec.act_dim, env.spec.frame_shape)
+    agent = make_agent(agent_config_for_run(cfg), env.spec.obs_dim, env.spec.act_dim, env.spec.frame_shape)
     if pretrain_updates(cfg) and agent.pretrain is None:
         raise ValueError(f"agent {agent.name!r} has no pre-training phase")
     priority = None

@@ -57,7 +57,7 @@ def test_critic_loss_gradient_wrt_ofenet_is_zero_but_flows_to_actions():
 
     def loss(ofe_params, action):
         ofe = state.ofe.replace(net=state.ofe.net.replace(params=ofe_params))
-        view = OFEView(ofe)
+        view = OFEView(ofe, ACT)
         return jnp.sum(view.state_action(view.state(batch.obs), action) ** 2)
 
     g_params, g_action = jax.grad(loss, argnums=(0, 1))(state.ofe.net.params, batch.action)
