@@ -24,6 +24,7 @@ from largerl_jax.agents.sac_v1 import GATED, SACV1State
 from largerl_jax.features import ofenet_dims, phi_s_torso_config, phi_sa_torso_config
 from largerl_jax.features.state import num_layers
 from largerl_jax.networks.compact import alive_to_keep, apply_plan, compaction_plan
+from largerl_jax.networks.complexity import deploy_train_params
 
 
 def _take_last(x, keep: np.ndarray):
@@ -120,3 +121,25 @@ def shrink_agent_state(cfg, state, obs_dim: int, act_dim: int) -> tuple[object, 
     if isinstance(state, SACV1State) and state.gates is not None:
         return _shrink_sac_v1(cfg, state, (obs_dim, obs_dim + act_dim), (None, None))
     raise ValueError(f"only a pruned sac_v1 agent can be shrunk, got a {type(state).__name__}")
+
+
+def pruned_param_counts(state, obs_dim: int, act_dim: int, predict_dims: int | None = None) -> dict[str, np.ndarray]:
+    """Per seed [S]: parameters needed to deploy (phi_s + policy) and to keep learning (phi_s,
+    phi_sa, policy, V, Q1, Q2), counting alive units only, in the convention of the pruning
+    paper's Table 4 (see networks.complexity.deploy_train_params)."""
+    ofe = state.ofe if isinstance(state, OFEAgentState) else None
+    inner = state.agent if ofe is not None else state
+    count = lambda a: np.asarray(a).sum(axis=-1)  # noqa: E731  alive units per layer [S] (or [S, Q])
+    hidden = {name: [count(a) for a in inner.gates[name].alive] for name in GATED}
+    n_s = num_layers(ofe.module)[0] if ofe is not None else 0
+    ofe_counts = [count(a) for a in ofe.gates.alive] if ofe is not None else []
+    seeds = np.asarray(inner.step).shape[0]
+    out = {"params/deploy": np.zeros(seeds), "params/train": np.zeros(seeds), "params/train_with_predictor": np.zeros(seeds)}
+    for s in range(seeds):
+        per_net = {"pi": [h[s] for h in hidden["actor"]], "V": [h[s] for h in hidden["value"]],
+                   "Q1": [h[s][0] for h in hidden["critic"]], "Q2": [h[s][-1] for h in hidden["critic"]]}
+        counts = deploy_train_params(obs_dim, act_dim, [c[s] for c in ofe_counts[:n_s]], [c[s] for c in ofe_counts[n_s:]],
+                                     per_net, predict_dims)
+        out["params/deploy"][s], out["params/train"][s] = counts["deploy"], counts["train"]
+        out["params/train_with_predictor"][s] = counts["train_with_predictor"]
+    return out

@@ -167,6 +167,16 @@ class Checkpointer:
             )
         raise FileNotFoundError(f"no complete checkpoint under {self.directory}")
 
+    def latest_meta(self) -> dict | None:
+        """The runner's bookkeeping of the newest complete step (None: no complete step), read
+        without the train state: a run that shrank its networks needs it to know the shapes."""
+        for step in reversed(self.complete_steps()):
+            try:
+                return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+            except Exception as e:  # unreadable: the full restore will report and skip it
+                _say(f"step {step}: its metadata does not load ({type(e).__name__})")
+        return None
+
     def _load(self, abstract_state, step: int):
         restored = self.manager.restore(
             step,

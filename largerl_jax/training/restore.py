@@ -15,6 +15,7 @@ from largerl_jax.agents import Agent
 from largerl_jax.envs.base import EnvSpec
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training import shrinking
 from largerl_jax.training.runner import make_driver
 
 
@@ -51,17 +52,19 @@ def restore_agent(cfg, workdir: str, num_seeds: int, seed_index: int) -> Restore
     directory = os.path.join(workdir, "checkpoints")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{workdir} holds no checkpoints folder; is it a run folder of experiments.run?")
-    driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)])
-    try:
-        abstract = driver.abstract_state(jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32), cfg.replay_capacity)
-        agent, spec = driver.agent, driver.spec
-    finally:
-        driver.close()
     ckpt = Checkpointer(directory)
     try:
         step = ckpt.latest_step()
         if step is None:
             raise FileNotFoundError(f"no complete checkpoint under {directory}")
+        # A pruned run may have shrunk its networks: rebuild them at the checkpoint's widths.
+        cfg = shrinking.with_widths(cfg, (ckpt.latest_meta() or {}).get(shrinking.META_KEY))
+        driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)])
+        try:
+            abstract = driver.abstract_state(jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32), cfg.replay_capacity)
+            agent, spec = driver.agent, driver.spec
+        finally:
+            driver.close()
         try:
             ts, meta = ckpt.restore(abstract, step=step)
         except Exception as e:  # Orbax reports a layout mismatch in many ways

@@ -26,6 +26,7 @@ from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
+from largerl_jax.training import shrinking
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
@@ -196,6 +197,10 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
     seeds = [cfg.seed + i for i in range(num_seeds)]
     # Shapes only until the memory check has passed: making real keys already compiles.
     abstract_keys = jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32)
+    agent_widths = None  # the networks' widths once pruning has shrunk them (checkpoint metadata)
+    if resume and ckpt.latest_step() is not None:
+        agent_widths = (ckpt.latest_meta() or {}).get(shrinking.META_KEY)
+        cfg = shrinking.with_widths(cfg, agent_widths)
 
     driver = make_driver(cfg, seeds)
     try:
@@ -225,9 +230,7 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
         if metrics_path:
             _write_records(metrics_path, [], mode="w")
 
-    if len(jax.devices()) > 1:  # seeds are independent: split them over the devices
-        mesh = jax.sharding.Mesh(np.array(jax.devices()), ("seeds",))
-        ts = jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
+    ts = _shard_seeds(ts)
     env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
@@ -243,6 +246,11 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
             env_steps = start + (0 if phase == "pretrain" else iterations * n)
             if after_chunk is not None:
                 ts = after_chunk(ts, env_steps)
+            last = index == len(segments) - 1
+            if phase == "train" and shrinking.due(cfg, start, env_steps, last):
+                cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, make_driver, seeds)
+                ts = _shard_seeds(ts)
+                spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
             divergence.update(metrics, start)
             invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
             if invalid is not None and invalid.any():
@@ -253,7 +261,6 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
                     file=sys.stderr,
                 )
             window.add(metrics, phase)
-            last = index == len(segments) - 1
             eval_mean = None
             grad_steps = int(np.asarray(ts.grad_steps)[0])
             if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
@@ -262,6 +269,8 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
                 stats = window.means()
                 if spectra is not None:
                     stats.update({k: np.asarray(v, np.float64) for k, v in spectra(ts.agent).items()})
+                if shrinking.pruning_enabled(cfg):
+                    stats.update(shrinking.param_counts(cfg, driver, ts))
                 new = _records(seeds, env_steps, grad_steps, returns, stats, wall, divergence)
                 records += new
                 if metrics_path:
@@ -270,6 +279,8 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
                 eval_mean = float(returns[healthy].mean()) if healthy.any() else None
                 if ckpt and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
                     meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
+                    if agent_widths:
+                        meta[shrinking.META_KEY] = {k: list(v) for k, v in agent_widths.items()}
                     ckpt.save(env_steps, ts, meta)
             note = f"pre-training {phase_done(segments, index)}/{pretrain_updates(cfg)} updates" if phase == "pretrain" else ""
             phase_end = last or segments[index + 1][1] != phase  # each phase's last line is always shown
@@ -292,6 +303,14 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
         if ckpt:
             ckpt.close()
     return records
+
+
+def _shard_seeds(ts):
+    """Seeds are independent: with several devices, split them over the devices."""
+    if len(jax.devices()) == 1:
+        return ts
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("seeds",))
+    return jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
 def singular_value_fn(agent):

@@ -1,0 +1,52 @@
+"""A pruned run (XiNet SAC v1 + OFEXiNet) through the runner: it shrinks its arrays mid-way and at
+the end, recompiles, records alive units and parameter counts, and resumes from a checkpoint
+taken after a shrink exactly as if never interrupted."""
+import json
+
+import numpy as np
+
+from largerl_jax.training import run
+from largerl_jax.training.shrinking import META_KEY, shrink_points
+
+from test_runner import _assert_records_close
+
+
+def _pruned(tiny_pendulum):
+    cfg = tiny_pendulum("sac_v1")
+    cfg.agent.features = "ofenet"
+    cfg.agent.ofenet.num_layers = 2
+    cfg.agent.ofenet.units = 8
+    cfg.agent.ofenet.batch_size = cfg.agent.batch_size
+    cfg.agent.ofenet.pretrain_updates = 20
+    cfg.agent.ofenet.passthrough = "diagonal"
+    cfg.agent.ofenet.use_target = False
+    p = cfg.agent.pruning
+    p.enabled = True
+    p.warmup_updates = 20
+    p.rl_lambda = p.ofe_lambda = 3e-2  # strong, so that units die within a few hundred updates
+    p.pi_lr = 0.02
+    p.shrinks = 2
+    cfg.checkpoint_every_env_steps = 400
+    return cfg
+
+
+def test_pruned_run_shrinks_and_resumes_after_a_shrink(tiny_pendulum, tmp_path):
+    cfg = _pruned(tiny_pendulum)
+    # warm-up 400, rounding at 0.8 x 1600 = 1280: shrinks after 840 and 1280, and at the end
+    assert shrink_points(cfg) == [840, 1280]
+    full = run(cfg, workdir=str(tmp_path / "full"), num_seeds=2, progress=False)
+    final = [r for r in full if r["env_steps"] == 1600]
+    assert all(r["params/train"] < 0.9 * full[0]["params/train"] for r in final)  # pruning happened
+    assert all("gates/actor/0/alive" in r and "gates/phi_s/1/pi_mean" in r for r in final)
+    meta = json.load(open(max((tmp_path / "full" / "checkpoints").glob("*/meta/metadata"))))
+    widths = meta[META_KEY]
+    assert widths["actor.widths"][0] < 16 or widths["ofenet.widths"][0] < 8  # arrays really shrank
+
+    part = tmp_path / "part"
+    first = run(cfg, workdir=str(part), num_seeds=2, progress=False, stop_after_env_steps=1200)
+    assert first[-1]["env_steps"] == 1200  # its last checkpoint, at 1200, holds the state shrunk at 840
+    meta = json.load(open(part / "checkpoints" / "1200" / "meta" / "metadata"))
+    assert META_KEY in meta
+    resumed = run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
+    _assert_records_close(full, resumed, rtol=1e-5, atol=1e-5)
+    assert np.isfinite([r["eval_return"] for r in resumed]).all()
