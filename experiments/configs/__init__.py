@@ -5,12 +5,12 @@ import difflib
 
 import ml_collections
 
-from experiments.configs import dmc, families, grids
+from experiments.configs import dmc, families, grids, xinet
 from experiments.configs.grids import grid_names, grid_points
 
 
 def list_configs() -> list[str]:
-    return sorted(families.config_names() + grid_names() + dmc.dmc_config_names())
+    return sorted(families.config_names() + grid_names() + dmc.dmc_config_names() + xinet.xinet_config_names())
 
 
 def get_config(name: str) -> ml_collections.ConfigDict:
@@ -25,6 +25,11 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     parsed = dmc.parse_dmc_name(name)
     if parsed is not None:
         cfg = dmc.dmc_config(*parsed)
+        cfg.name = name
+        return cfg
+    parsed = xinet.parse_xinet_name(name)
+    if parsed is not None:
+        cfg = xinet.xinet_config(*parsed)
         cfg.name = name
         return cfg
     if name in grids.GRIDS:

@@ -30,7 +30,7 @@ def _pruned(tiny_pendulum):
     return cfg
 
 
-def test_pruned_run_shrinks_and_resumes_after_a_shrink(tiny_pendulum, tmp_path):
+def test_pruned_run_shrinks_and_resumes_after_a_shrink(tiny_pendulum, tmp_path, capsys):
     cfg = _pruned(tiny_pendulum)
     # warm-up 400, rounding at 0.8 x 1600 = 1280: shrinks after 840 and 1280, and at the end
     assert shrink_points(cfg) == [840, 1280]
@@ -41,6 +41,12 @@ def test_pruned_run_shrinks_and_resumes_after_a_shrink(tiny_pendulum, tmp_path):
     meta = json.load(open(max((tmp_path / "full" / "checkpoints").glob("*/meta/metadata"))))
     widths = meta[META_KEY]
     assert widths["actor.widths"][0] < 16 or widths["ofenet.widths"][0] < 8  # arrays really shrank
+
+    from experiments.inspect import main as inspect_main
+
+    assert inspect_main([f"--workdir={tmp_path / 'full'}"]) == 0
+    printed = capsys.readouterr().out
+    assert f"train {final[0]['params/train']:,.0f}" in printed and "seed 1" in printed
 
     part = tmp_path / "part"
     first = run(cfg, workdir=str(part), num_seeds=2, progress=False, stop_after_env_steps=1200)
