@@ -32,8 +32,10 @@ import numpy as np
 from largerl_jax.agents import Agent
 from largerl_jax.envs.base import EnvSpec
 from largerl_jax.export.numpy_policy import FORMAT_VERSION, PARAMS_PREFIX, NumpyPolicy
-from largerl_jax.features import OFENet, phi_s_torso_config
+from largerl_jax.agents.ofe import OFEAgentState
+from largerl_jax.features import OFENet, num_layers, phi_s_torso_config
 from largerl_jax.networks import DeterministicPolicy, GaussianPolicy, layer_widths, sigma_from_u
+from largerl_jax.networks import gates as gating
 from largerl_jax.networks.encoder import STRIDES
 from largerl_jax.networks.pixel_heads import PixelActor
 from largerl_jax.networks.spectral_norm import SNDense
@@ -218,13 +220,29 @@ def acting_obs_shape(agent: Agent, spec: EnvSpec) -> tuple[int, ...]:
     return (int(h), int(w), int(c) * int(agent.frame_stack))
 
 
+def gate_scales(agent_state) -> dict[str, list] | None:
+    """The evaluation-mode gate scales (pi * alive) of a pruned agent's acting networks, in the
+    layout ``policy_contents`` takes; None for an agent without gates."""
+    ofe = agent_state.ofe if isinstance(agent_state, OFEAgentState) else None
+    inner = agent_state.agent if isinstance(agent_state, OFEAgentState) else agent_state
+    scales = {}
+    inner_gates = getattr(inner, "gates", None)
+    if inner_gates is not None:
+        scales["actor/torso"] = [np.asarray(m) for m in gating.eval_masks(inner_gates["actor"])]
+    if ofe is not None and ofe.gates is not None:
+        n_s, _ = num_layers(ofe.module)
+        scales["ofenet/phi_s"] = [np.asarray(m) for m in gating.eval_masks(ofe.gates)[:n_s]]
+    return scales or None
+
+
 def policy_contents(agent: Agent, agent_state, obs_shape: Sequence[int], config_name: str,
                     gates: Mapping[str, Sequence] | None = None, info: Mapping | None = None) -> dict[str, np.ndarray]:
     """The arrays of a policy file for one seed's ``agent_state``. ``gates``: per torso path
     ('actor/torso', 'ofenet/phi_s', 'actor/policy/torso' for pixels), one scale vector (or None)
-    per maskable layer, e.g. the evaluation-mode gate scales pi * alive."""
+    per maskable layer, e.g. the evaluation-mode gate scales pi * alive; by default those of the
+    state's own gates when it has any (a pruned agent)."""
     p, act_dim = _translate(agent, agent_state)
-    _add_gates(p, gates)
+    _add_gates(p, gate_scales(agent_state) if gates is None else gates)
     return {
         "format_version": np.array(FORMAT_VERSION, np.int64),
         "config_name": np.array(str(config_name)),

@@ -211,3 +211,30 @@ def test_the_loader_runs_without_jax(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     np.testing.assert_allclose(np.load(out_path), _jax_actions(agent, state, obs), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("features", ["raw", "ofenet"])
+def test_pruned_agent_exports_its_own_gate_scales(features):
+    """A pruned (XiNet) agent's file carries its evaluation-mode gate scales pi * alive without
+    the caller naming them, and acts like the agent."""
+    cfg = _config("sac_v1", features)
+    cfg.ofenet.passthrough = "diagonal"
+    cfg.pruning.enabled = True
+    cfg.pruning.round_update = 100
+    agent = make_agent(cfg, OBS, ACT)
+    state = _random_state(agent)
+    rng = np.random.default_rng(3)
+
+    def gates(g):
+        alive = tuple(jnp.asarray(rng.random(a.shape) > 0.3) for a in g.alive)
+        return g.replace(alive=alive, pi=tuple(jnp.asarray(rng.uniform(0.1, 1.0, p.shape)) * a for p, a in zip(g.pi, alive)))
+
+    if features == "ofenet":
+        state = state.replace(ofe=state.ofe.replace(gates=gates(state.ofe.gates)),
+                              agent=state.agent.replace(gates={k: gates(v) for k, v in state.agent.gates.items()}))
+    else:
+        state = state.replace(gates={k: gates(v) for k, v in state.gates.items()})
+    contents = policy_contents(agent, state, (OBS,), "test_config")
+    assert any(k.endswith("gate_0") for k in contents)
+    obs = _obs()
+    np.testing.assert_allclose(_roundtrip(contents)(obs), _jax_actions(agent, state, obs), atol=1e-5)
