@@ -6,10 +6,14 @@ line: mean, band: +-1 standard deviation over seeds, as in Ota et al.). Also wri
 ``OUT.json`` with the per-evaluation means and per-seed final returns, and prints a summary.
 ``--window-from X`` also averages each seed over its evaluations at x >= X: one final evaluation
 of a few episodes is noisy, a window of several is a steadier figure to compare methods by.
+``--metric NAME`` plots another quantity of the records instead of eval_return (e.g.
+actor_grad_norm, or a glob such as 'gates/phi_s/*/alive' for one line per matching key);
+``--log-y`` for quantities spanning decades.
 """
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -18,24 +22,39 @@ from collections import defaultdict
 import numpy as np
 
 
-def load_curve(workdir: str, x_key: str) -> dict:
+def _records(workdir: str) -> list[dict]:
     path = os.path.join(workdir, "metrics.jsonl")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: is {workdir} an experiments.run workdir?")
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def metric_keys(workdir: str, pattern: str) -> list[str]:
+    """Keys of ``workdir``'s records matching ``pattern`` (a name or a glob)."""
+    keys = sorted({k for r in _records(workdir) for k in r if fnmatch.fnmatchcase(k, pattern)})
+    if not keys:
+        raise ValueError(f"{workdir}: no recorded quantity matches {pattern!r}")
+    return keys
+
+
+def load_curve(workdir: str, x_key: str, metric: str = "eval_return") -> dict:
     # One evaluation = one env_steps value. Several evaluations can share an x value (all the
-    # warm-up evaluations have grad_steps 0): the latest one stands for that x.
+    # warm-up evaluations have grad_steps 0): the latest one stands for that x. Records without
+    # the metric (training quantities during warm-up) are left out.
     by_eval: dict[int, list[dict]] = defaultdict(list)
     seeds = set()
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
+    for r in _records(workdir):
+        if metric in r:
             by_eval[r["env_steps"]].append(r)
             seeds.add(r["seed"])
+    if not by_eval:
+        raise ValueError(f"{workdir}: no record holds {metric!r}")
     by_x: dict[int, list[float]] = {}
     for env_steps in sorted(by_eval):
         group = by_eval[env_steps]
         # A diverged seed has no evaluation (None): NaN, left out of the means.
-        by_x[group[0][x_key]] = [np.nan if r["eval_return"] is None else r["eval_return"] for r in group]
+        by_x[group[0][x_key]] = [np.nan if r[metric] is None else r[metric] for r in group]
     xs = sorted(by_x)
     counts = {len(by_x[x]) for x in xs}
     if len(counts) != 1:
@@ -62,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--x", default="grad_steps", choices=["grad_steps", "env_steps"])
     p.add_argument("--labels", default=None, help="comma-separated legend labels (default: directory names)")
     p.add_argument("--title", default=None)
+    p.add_argument("--metric", default="eval_return", help="recorded quantity (or glob of them) to plot")
+    p.add_argument("--log-y", action="store_true", help="logarithmic y axis")
     p.add_argument("--window-from", type=float, default=None,
                    help="also summarise each seed's mean over the evaluations at x >= this value")
     args = p.parse_args(argv)
@@ -69,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(labels) != len(args.workdirs):
         p.error("--labels needs one label per workdir")
     try:
-        curves = {label: load_curve(d, args.x) for label, d in zip(labels, args.workdirs)}
+        curves = {}
+        for label, d in zip(labels, args.workdirs):
+            keys = [args.metric] if args.metric == "eval_return" else metric_keys(d, args.metric)
+            for key in keys:
+                name = label if len(keys) == 1 and key == args.metric else f"{label} {key}"
+                curves[name] = load_curve(d, args.x, key)
         for c in curves.values():
             if args.window_from is not None:
                 c["window"] = window_summary(c, args.window_from)
@@ -88,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         ax.plot(x, m, label=f"{label} ({len(c['seeds'])} seeds)")
         ax.fill_between(x, m - s, m + s, alpha=0.25)
     ax.set_xlabel(args.x.replace("_", " "))
-    ax.set_ylabel("evaluation return")
+    ax.set_ylabel("evaluation return" if args.metric == "eval_return" else args.metric)
+    if args.log_y:
+        ax.set_yscale("log")
     if args.title:
         ax.set_title(args.title)
     ax.legend()
@@ -99,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(curves, f, indent=2)
     for label, c in curves.items():
-        print(f"{label}: final mean {c['mean'][-1]:.1f} +- {c['std'][-1]:.1f} at {args.x}={c['x'][-1]}; "
-              f"per seed {[round(v, 1) for v in c['final_per_seed']]}")
+        print(f"{label}: final mean {c['mean'][-1]:.4g} +- {c['std'][-1]:.3g} at {args.x}={c['x'][-1]}; "
+              f"per seed {[round(v, 4) for v in c['final_per_seed']]}")
         if "window" in c:
             w = c["window"]
             print(f"{label}: mean over the {w['evaluations']} evaluations at {args.x} >= {w['from']:g}: "

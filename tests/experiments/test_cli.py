@@ -223,6 +223,31 @@ def test_plot_averages_seeds(tmp_path):
     assert bad.returncode == 2 and "not found" in bad.stderr
 
 
+def test_plot_other_metrics_and_globs(tmp_path):
+    from experiments.plot import main as plot_main
+
+    d = tmp_path / "run"
+    d.mkdir()
+    with open(d / "metrics.jsonl", "w") as f:
+        f.write(json.dumps({"seed": 0, "grad_steps": 0, "env_steps": 50, "eval_return": 1.0}) + "\n")  # warm-up
+        for env_steps in (100, 200):
+            for seed in (0, 1):
+                rec = {"seed": seed, "grad_steps": env_steps, "env_steps": env_steps, "eval_return": 0.0,
+                       "actor_grad_norm": env_steps / 100 + seed, "gates/phi_s/0/alive": 8.0 - seed,
+                       "gates/phi_s/1/alive": 4.0}
+                f.write(json.dumps(rec) + "\n")
+    out = tmp_path / "m.png"
+    assert plot_main([str(d), f"--out={out}", "--metric=actor_grad_norm", "--log-y"]) == 0
+    curves = json.load(open(tmp_path / "m.json"))
+    assert curves["run"]["x"] == [100, 200] and curves["run"]["mean"] == [1.5, 2.5]
+    assert plot_main([str(d), f"--out={out}", "--metric=gates/phi_s/*/alive"]) == 0
+    curves = json.load(open(tmp_path / "m.json"))
+    assert set(curves) == {"run gates/phi_s/0/alive", "run gates/phi_s/1/alive"}
+    assert curves["run gates/phi_s/0/alive"]["mean"] == [7.5, 7.5]
+    with pytest.raises(SystemExit):
+        plot_main([str(d), f"--out={out}", "--metric=critic_loss"])
+
+
 def test_fig4_grid_expands_with_overrides():
     from experiments.configs import grid_points, is_grid
 
