@@ -16,6 +16,7 @@ import numpy as np
 
 from largerl_jax.envs import BraxVecEnv, GymVecEnv, PendulumVecEnv
 from largerl_jax.envs import pendulum as pendulum_env
+from largerl_jax.envs.dmc_pixels import DMCPixelVecEnv
 from largerl_jax.envs.playground_env import PlaygroundVecEnv
 from largerl_jax.render.mujoco_camera import MujocoCamera
 from largerl_jax.render.pendulum_drawing import draw_pendulum
@@ -88,8 +89,13 @@ register_mujoco_family(lambda env: isinstance(env, GymVecEnv), _gym_source)
 register_mujoco_family(lambda env: isinstance(env, PlaygroundVecEnv), _playground_source)
 
 
-def _is_dm_control_pixels(env) -> bool:
-    return "dm_control" in type(env).__module__ or "pixel" in type(env).__name__.lower()
+def _dm_control_source(env: DMCPixelVecEnv) -> MujocoSource:
+    # A host env: its live physics of env 0, whose kinematics dm_control keeps current.
+    physics = env._envs[0].physics
+    return physics.model.ptr, lambda _state: physics.data.ptr, float(env._envs[0].control_timestep())
+
+
+register_mujoco_family(lambda env: isinstance(env, DMCPixelVecEnv), _dm_control_source)
 
 
 def _unwrapped(env):
@@ -120,11 +126,6 @@ def view_for(env, width: int, height: int, camera: str | int | None = None) -> V
             model, to_data, dt = source(env)
             cam = MujocoCamera(model, width, height, camera)
             return View(lambda state, _action: cam.frame(to_data(state)), dt, cam.close)
-    if _is_dm_control_pixels(env):
-        raise NotImplementedError(
-            f"rendering dm_control (pixels) envs ({type(env).__name__}) is not implemented yet: largerl_jax.render "
-            "has no adapter for them; add one with register_mujoco_family (its physics' model and data)"
-        )
     raise NotImplementedError(
         f"no renderer for {type(env).__name__}; add its family with largerl_jax.render.register_mujoco_family"
     )

@@ -62,7 +62,8 @@ def record(
         view = view_for(env, width, height, camera)
         limit = max_steps or env.spec.episode_length
         with matmul_precision(cfg.matmul_precision):
-            done = run_episodes(env, policy, view, limit, [seed + i for i in range(episodes)])
+            stack = cfg.agent.get("frame_stack") if env.spec.frame_shape is not None else None
+            done = run_episodes(env, policy, view, limit, [seed + i for i in range(episodes)], stack)
     finally:
         if view is not None:
             view.close()

@@ -3,6 +3,9 @@ through the runner."""
 import numpy as np
 import pytest
 
+import imageio.v3 as iio
+
+from experiments import video
 from experiments.configs import get_config
 from largerl_jax.training import run, validate
 
@@ -16,7 +19,7 @@ def _tiny():
     cfg.env.eval_episodes, cfg.env.episode_length = 1, 60
     cfg.total_env_steps, cfg.warmup_env_steps = 200, 100
     cfg.log_every_env_steps = cfg.eval_every_env_steps = 100
-    cfg.checkpoint_every_env_steps = 0
+    cfg.checkpoint_every_env_steps = 200
     cfg.replay_capacity = 300
     return cfg
 
@@ -34,6 +37,12 @@ def test_tiny_pixel_run(tmp_path, capsys):
     assert "sv/critic/encoder/head/dense" in last and not any("conv" in k for k in last)
     # the frame replay's rows: one 84x84x3 frame, the action, the reward and four flag bytes
     assert "300 rows x 21180 B" in capsys.readouterr().err
+    # the trained policy, acting on its frame stacks, rendered by experiments.video
+    out = tmp_path / "policy.gif"
+    assert video.main([f"--workdir={tmp_path}", f"--out={out}", "--max-steps=6", "--width=48", "--height=48"]) == 0
+    frames = iio.imread(out)
+    assert frames.shape[1:3] == (48, 48) and len(frames) >= 3
+    assert frames[0].std() > 5 and np.abs(frames[-1].astype(int) - frames[0]).mean() > 0
 
 
 def test_pixels_refuse_prioritized_replay_and_mismatched_agents():
