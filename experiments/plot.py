@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, d in zip(labels, args.workdirs):
             keys = [args.metric] if args.metric == "eval_return" else metric_keys(d, args.metric)
             for key in keys:
-                name = label if len(keys) == 1 and key == args.metric else f"{label} {key}"
+                if len(keys) == 1 and key == args.metric:
+                    name = label
+                else:  # one line per matching key; one run's lines are told apart by key alone
+                    name = key if len(args.workdirs) == 1 else f"{label} {key}"
                 curves[name] = load_curve(d, args.x, key)
         for c in curves.values():
             if args.window_from is not None:
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    many = len(curves) > 6
+    fig, ax = plt.subplots(figsize=(9, 4.5) if many else (6, 4))
     for label, c in curves.items():
         x, m, s = np.array(c["x"]), np.array(c["mean"]), np.array(c["std"])
         ax.plot(x, m, label=f"{label} ({len(c['seeds'])} seeds)")
@@ -119,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         ax.set_yscale("log")
     if args.title:
         ax.set_title(args.title)
-    ax.legend()
+    if many:  # beside the axes, small, so that it hides no curve
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=1 + len(curves) // 18)
+    else:
+        ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

@@ -242,8 +242,8 @@ def test_plot_other_metrics_and_globs(tmp_path):
     assert curves["run"]["x"] == [100, 200] and curves["run"]["mean"] == [1.5, 2.5]
     assert plot_main([str(d), f"--out={out}", "--metric=gates/phi_s/*/alive"]) == 0
     curves = json.load(open(tmp_path / "m.json"))
-    assert set(curves) == {"run gates/phi_s/0/alive", "run gates/phi_s/1/alive"}
-    assert curves["run gates/phi_s/0/alive"]["mean"] == [7.5, 7.5]
+    assert set(curves) == {"gates/phi_s/0/alive", "gates/phi_s/1/alive"}
+    assert curves["gates/phi_s/0/alive"]["mean"] == [7.5, 7.5]
     with pytest.raises(SystemExit):
         plot_main([str(d), f"--out={out}", "--metric=critic_loss"])
 
