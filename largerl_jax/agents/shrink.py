@@ -61,7 +61,6 @@ def _net(net, plan):
 def _shrink_sac_v1(cfg, state: SACV1State, dims: tuple[int, int], in_keeps) -> tuple[SACV1State, dict]:
     """``dims``: (z_s, z_sa) input widths before shrinking; ``in_keeps``: kept input features of
     the networks reading z_s and z_sa ([S, k] or None: all)."""
-    lead = state.step.shape  # the seed axis
     widths, plans, gates = {}, {}, dict(state.gates)
     for name in GATED:
         keeps, alive = _keeps(state.gates[name])
@@ -72,7 +71,6 @@ def _shrink_sac_v1(cfg, state: SACV1State, dims: tuple[int, int], in_keeps) -> t
         plans[name] = compaction_plan(cfg[name], dims[1] if reads_sa else dims[0], keeps, in_keep)
         widths[f"{name}.widths"] = tuple(int(k.shape[-1]) for k in keeps)
         gates[name] = _shrink_gates(state.gates[name], keeps, alive)
-    del lead
     target = state.target_value
     new = state.replace(
         actor=_net(state.actor, plans["actor"]),
