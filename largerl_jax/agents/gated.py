@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from largerl_jax.networks import complexity, layer_widths
 from largerl_jax.networks import gates as gating
@@ -23,10 +22,6 @@ def init_network_gates(torso_cfg, in_dim: int, optimizer, pruning, lead: tuple[i
     return gating.init_gates(layer_widths(torso_cfg, in_dim), optimizer, pruning.pi0, lead)
 
 
-def gate_optimizer(pruning, lr: float) -> optax.GradientTransformation:
-    return optax.adam(pruning.pi_lr or lr)
-
-
 def schedule(step: jax.Array, pruning) -> tuple[jax.Array, jax.Array]:
     """(active, round_now) for RL update number ``step`` (0-based): pi moves only after the
     warm-up and before the rounding, and is rounded once, at ``round_update``."""
@@ -42,7 +37,7 @@ def regulariser(pi, alive, d_in, n_out: int, lam: float, attribution: str) -> ja
     """lam * sum_l c_l N_l for one MLP (spec eq. 32/34); pi/alive per hidden layer with optional
     leading member axes (a Q ensemble: each member is its own network with its own cost).
     ``d_in``: the expected input width (constant; from the feature extractor's gates)."""
-    widths = jnp.stack([jnp.sum(p * a, axis=-1) for p, a in zip(pi, alive)], axis=-1)  # [..., L]
+    widths = jnp.stack(gating.expected_widths(gating.Gates(pi=pi, alive=alive, opt_state=None)), axis=-1)  # [..., L]
     flat = widths.reshape(-1, widths.shape[-1])
     d_in = jax.lax.stop_gradient(jnp.asarray(d_in, jnp.float32))
     c = jax.vmap(lambda w: complexity.mlp_thresholds(w, d_in, n_out, attribution))(flat)
@@ -51,4 +46,4 @@ def regulariser(pi, alive, d_in, n_out: int, lam: float, attribution: str) -> ja
 
 def first_width(gates: gating.Gates) -> jax.Array:
     """Expected width of the first hidden layer [...] (read by the OFE's thresholds)."""
-    return jnp.sum(gates.pi[0] * gates.alive[0], axis=-1)
+    return gating.expected_widths(gates)[0]

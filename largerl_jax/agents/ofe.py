@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 from flax import struct
 
 from largerl_jax.agents import common, gated
@@ -31,6 +30,7 @@ from largerl_jax.features import (
     state_action_features,
     state_features,
 )
+from largerl_jax.networks import gates as gating
 
 
 @struct.dataclass
@@ -59,7 +59,7 @@ class OFEView:
         if gates is None:
             return None
         n_s, _ = num_layers(self.ofe.module)
-        widths = [jnp.sum(p * a) for p, a in zip(gates.pi, gates.alive)]
+        widths = gating.expected_widths(gates)
         z_s = self.ofe.module.obs_dim + sum(widths[:n_s])
         return z_s, z_s + self.act_dim + sum(widths[n_s:])
 

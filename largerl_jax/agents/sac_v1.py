@@ -49,9 +49,9 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         for name in GATED:
             gated.check_prunable(name, cfg[name])
         gate_opts = {
-            "actor": gated.gate_optimizer(pruning, cfg.actor_lr),
-            "critic": gated.gate_optimizer(pruning, cfg.critic_lr),
-            "value": gated.gate_optimizer(pruning, cfg.value_lr),
+            "actor": gating.optimizer(cfg.actor_lr, pruning.pi_lr),
+            "critic": gating.optimizer(cfg.critic_lr, pruning.pi_lr),
+            "value": gating.optimizer(cfg.value_lr, pruning.pi_lr),
         }
         # spec 4.6 variant: the training-only networks' thresholds discounted by gamma
         train_only = pruning.gamma if pruning.discount_train_nets else 1.0

@@ -21,8 +21,9 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.features.ofenet import OFENet
+from largerl_jax.features.ofenet import OFENet, phi_s_torso_config, phi_sa_torso_config
 from largerl_jax.networks import gates as gating
+from largerl_jax.networks import layer_widths
 from largerl_jax.networks import trainable
 
 
@@ -63,11 +64,8 @@ def num_layers(module: OFENet) -> tuple[int, int]:
 
 def layer_widths_of(module: OFENet) -> list[int]:
     """Widths of phi_s's layers then phi_sa's: the gates' layout."""
-    from_cfg = []
-    for widths, units, layers in ((module.cfg.widths, module.cfg.units, num_layers(module)[0]),
-                                  (module.cfg.sa_widths, module.cfg.sa_units or module.cfg.units, num_layers(module)[1])):
-        from_cfg += list(widths) if widths is not None else [units] * layers
-    return from_cfg
+    # the input widths do not change a densenet's layer widths (see networks.layer_widths)
+    return layer_widths(phi_s_torso_config(module.cfg), 0) + layer_widths(phi_sa_torso_config(module.cfg), 0)
 
 
 def split_masks(state_or_module, masks):
@@ -97,7 +95,7 @@ def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int, pruning=None) -
 
 
 def gate_optimizer(cfg, pruning) -> optax.GradientTransformation:
-    return optax.adam(pruning.pi_lr or cfg.learning_rate)
+    return gating.optimizer(cfg.learning_rate, pruning.pi_lr)
 
 
 def eval_masks(state: OFEState):

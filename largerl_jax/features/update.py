@@ -67,7 +67,7 @@ def gate_regulariser(state: OFEState, pi, pruning, first_widths, act_dim: int) -
     ``first_widths``: the expected first-layer widths of the RL networks {'pi', 'V', 'Q1', 'Q2'},
     constants here."""
     n_s, _ = num_layers(state.module)
-    widths = [jnp.sum(p * a) for p, a in zip(pi, state.gates.alive)]
+    widths = gating.expected_widths(state.gates.replace(pi=pi))
     S, T = jnp.stack(widths[:n_s]), jnp.stack(widths[n_s:])
     d_s = state.module.obs_dim
     d_o = check_predict_dims(state.module.cfg, d_s)

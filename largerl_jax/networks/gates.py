@@ -47,6 +47,12 @@ def init_gates(widths: Sequence[int], optimizer: optax.GradientTransformation, p
     return Gates(pi=pi, alive=alive, opt_state=optimizer.init(pi))
 
 
+def optimizer(lr: float, pi_lr: float | None = None) -> optax.GradientTransformation:
+    """Adam for the gate parameters: ``pi_lr``, or the network's weight learning rate ``lr``
+    (spec 1.8's reading)."""
+    return optax.adam(pi_lr or lr)
+
+
 def train_masks(pi: Sequence[jax.Array], alive: Sequence[jax.Array], key: jax.Array) -> list[jax.Array]:
     """Straight-through gate samples, one per layer, each shared by the whole minibatch.
 
