@@ -4,11 +4,12 @@ largerl_jax.networks.trainable, below OFENet and the agents."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import optax
+from flax import struct
 
 
 def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0, weights=None) -> jax.Array:
@@ -37,6 +38,38 @@ def bootstrap_target(reward, terminated, next_value, gamma: float, reward_scale:
     return reward_scale * reward + gamma * (1.0 - terminated) * next_value
 
 
+@struct.dataclass
+class CriticProbe:
+    """The online critic on one batch as the agent's ``update`` sees it, for analysis (effective
+    rank, loss landscapes): ``module.apply(variables, *inputs, ...)`` is the critic on the batch's
+    (s, a), and ``target`` [B] is the TD target ``update`` would regress it on, from the current
+    networks (stop-gradient). ``masks``: a gated critic's evaluation masks (None ungated).
+    ``module`` is a critic head taking ``train=`` and ``penultimate=`` (QNetwork, PixelCritic).
+
+    Both views apply the critic with train=False: batch norm reads its running statistics and
+    spectral norm its stored vectors, so nothing is updated and equal inputs give equal outputs.
+    ``params`` (default: the critic's own) lets a caller evaluate perturbed weights."""
+
+    module: Any = struct.field(pytree_node=False)
+    variables: dict
+    inputs: tuple
+    target: jax.Array
+    masks: Any = None
+
+    def _apply(self, params, penultimate: bool):
+        variables = self.variables if params is None else {**self.variables, "params": params}
+        extra = {} if self.masks is None else {"masks": self.masks}
+        return self.module.apply(variables, *self.inputs, train=False, penultimate=penultimate, **extra)
+
+    def q(self, params=None) -> jax.Array:
+        """Q values [K, B] of the K ensemble members."""
+        return self._apply(params, False)
+
+    def features(self, params=None) -> jax.Array:
+        """Penultimate features [K, B, D]: the input of each member's output Dense."""
+        return self._apply(params, True)
+
+
 @dataclasses.dataclass(frozen=True)
 class Agent:
     """An agent is three pure functions over its own state pytree.
@@ -59,6 +92,12 @@ class Agent:
     frame_stack: None for agents of flat observations; k for agents of pixels, whose obs are
         uint8 stacks of k frames [N, H, W, 3k] (the trainer then keeps a frame replay and the
         host loop builds the acting stacks)
+    critic_probe(state, batch: Transition, key) -> CriticProbe, optional: the online critic, its
+        inputs for the batch's (s, a) as ``update`` feeds them (after the feature view) and the
+        TD target ``update`` would compute with the same ``key`` (one shared function in each
+        agent); gated critics run with their evaluation masks. Pixel agents: the inputs are the
+        un-augmented stacks (the critic's encoder is part of the probed critic); the target is
+        update's, averaged over its shifted next-observation copies.
     """
 
     name: str
@@ -71,3 +110,4 @@ class Agent:
     optional_metrics: tuple[str, ...] = ()
     frame_stack: int | None = None
     gate_widths: Callable | None = None
+    critic_probe: Callable | None = None

@@ -101,6 +101,10 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         agent, metrics = inner.update(state.agent, batch, key, OFEView(state.ofe, act_dim), weights)
         return state.replace(agent=agent), metrics
 
+    def critic_probe(state, batch, key):
+        # the critic's inputs are OFENet's z_sa; the probe treats them as data (OFENet is not probed)
+        return inner.critic_probe(state.agent, batch, key, OFEView(state.ofe, act_dim))
+
     def networks(state):
         nets = inner.networks(state.agent)
         nets["ofenet"] = (state.ofe.module, {"params": state.ofe.net.params, **state.ofe.net.state})
@@ -115,4 +119,5 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         pretrain=aux_update,
         aux_update=aux_update,
         optional_metrics=inner.optional_metrics,
+        critic_probe=critic_probe,
     )

@@ -48,13 +48,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACState, batch, key, view=RAW, weights=None):
-        k_next, k_pi = jax.random.split(key)
+    def td_target(state: SACState, batch, k_next, view):
+        """The soft clipped double-Q target [B], gradient stopped."""
         alpha = jnp.exp(state.log_alpha)
-        z = view.state(batch.obs)
         z_next = view.state(batch.next_obs, target=True)
-        z_sa = view.state_action(z, batch.action)
-
         # The target critic has its own Polyak-averaged weights and batch-norm statistics and
         # reads the online spectral vectors (see trainable.Target).
         (next_mean, next_log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
@@ -66,6 +63,14 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         )
         next_v = next_q.min(axis=0) - alpha * next_logp
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        return jax.lax.stop_gradient(target)
+
+    def update(state: SACState, batch, key, view=RAW, weights=None):
+        k_next, k_pi = jax.random.split(key)
+        alpha = jnp.exp(state.log_alpha)
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        target = td_target(state, batch, k_next, view)
 
         def critic_loss_fn(params):
             q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
@@ -101,7 +106,13 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "critic": (critic, {"params": state.critic.params, **state.critic.state}),
         }
 
-    return common.Agent(name="sac", init=init, act=act, update=update, networks=networks)
+    def critic_probe(state: SACState, batch, key, view=RAW):
+        k_next, _ = jax.random.split(key)  # update's split: equal keys give equal targets
+        z_sa = view.state_action(view.state(batch.obs), batch.action)
+        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+                                  target=td_target(state, batch, k_next, view))
+
+    return common.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe)
 
 
 def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:

@@ -75,15 +75,12 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def update(state: SACState, batch, key, weights=None):
-        if weights is not None:
-            raise ValueError("sac_pixels supports uniform replay only")
-        k_aug_obs, k_aug_next, k_next, k_pi = jax.random.split(key, 4)
+    def td_target(state: SACState, batch, k_aug_next, k_next):
+        """DrQ's target [B]: the soft target of M shifted copies of next_obs, averaged, gradient
+        stopped."""
         b = batch.reward.shape[0]
         alpha = jnp.exp(state.log_alpha)
-        obs = _augment(k_aug_obs, batch.obs, n_obs, pad)  # [K * B, ...]
         next_obs = _augment(k_aug_next, batch.next_obs, n_next, pad)  # [M * B, ...]
-
         (next_mean, next_log_std), _ = trainable.apply(
             actor, state.actor.params, state.actor.state, conv_features(state.critic.params, next_obs), train=False
         )
@@ -94,7 +91,16 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         )
         next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
-        target = jax.lax.stop_gradient(target)
+        return jax.lax.stop_gradient(target)
+
+    def update(state: SACState, batch, key, weights=None):
+        if weights is not None:
+            raise ValueError("sac_pixels supports uniform replay only")
+        k_aug_obs, k_aug_next, k_next, k_pi = jax.random.split(key, 4)
+        b = batch.reward.shape[0]
+        alpha = jnp.exp(state.log_alpha)
+        obs = _augment(k_aug_obs, batch.obs, n_obs, pad)  # [K * B, ...]
+        target = td_target(state, batch, k_aug_next, k_next)
         actions = jnp.tile(batch.action, (n_obs, 1))
 
         def critic_loss_fn(params):
@@ -135,5 +141,12 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
             "critic": (critic, {"params": state.critic.params, **state.critic.state}),
         }
 
+    def critic_probe(state: SACState, batch, key):
+        # The probed critic is the whole PixelCritic, encoder included, on the un-augmented
+        # stacks (the observations the agent acts on); the target is update's for this key.
+        _, k_aug_next, k_next, _ = jax.random.split(key, 4)
+        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1],
+                                  inputs=(batch.obs, batch.action), target=td_target(state, batch, k_aug_next, k_next))
+
     return common.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
-                        frame_stack=cfg.frame_stack)
+                        frame_stack=cfg.frame_stack, critic_probe=critic_probe)

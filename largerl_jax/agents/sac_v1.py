@@ -42,7 +42,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
     actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
     critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
     value_opt = trainable.make_adam(cfg.value_lr, cfg.grad_clip)
-    alpha = float(cfg.init_temperature)
+    alpha = cfg.init_temperature  # fixed; a number, or traced when a grid carries it
     pruning = cfg.get("pruning")
     pruned = pruning is not None and pruning.enabled
     if pruned:
@@ -112,17 +112,22 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         (_, (loss, aux, reg)), (grads, pi_grads) = jax.value_and_grad(total, argnums=(0, 1), has_aux=True)(net.params, g.pi)
         return loss, aux, grads, pi_grads, reg
 
-    def update(state: SACV1State, batch, key, view=RAW, weights=None):
-        key, k_critic, k_actor, k_value = jax.random.split(key, 4)
-        d_zs, d_zsa = in_dims(view)
-        z = view.state(batch.obs)
-        z_sa = view.state_action(z, batch.action)
+    def td_target(state: SACV1State, batch, view):
+        """r * reward_scale + gamma * V_target(s') [B], gradient stopped (no randomness)."""
         z_next = view.state(batch.next_obs, target=True)
         next_v, _ = trainable.apply(
             value, state.target_value.params, trainable.target_collections(state.target_value, state.value), z_next,
             train=False, masks=eval_masks(state, "value"),
         )
-        q_target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        return jax.lax.stop_gradient(target)
+
+    def update(state: SACV1State, batch, key, view=RAW, weights=None):
+        key, k_critic, k_actor, k_value = jax.random.split(key, 4)
+        d_zs, d_zsa = in_dims(view)
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        q_target = td_target(state, batch, view)
 
         def critic_loss_fn(params, masks):
             q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True, masks=masks)
@@ -202,6 +207,12 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             "value": (value, {"params": state.value.params, **state.value.state}),
         }
 
+    def critic_probe(state: SACV1State, batch, key, view=RAW):
+        # the deterministic critic: a gated one with its evaluation masks, not a sampled subnetwork
+        z_sa = view.state_action(view.state(batch.obs), batch.action)
+        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+                                  target=td_target(state, batch, view), masks=eval_masks(state, "critic"))
+
     def gate_widths(state: SACV1State):
         """Expected first-layer widths of the RL networks, read by OFEXiNet's thresholds."""
         if state.gates is None:
@@ -211,5 +222,6 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
                 "Q1": q[0], "Q2": q[1] if q.shape[0] > 1 else q[0] * 0}
 
     return common.Agent(
-        name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None
+        name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None,
+        critic_probe=critic_probe,
     )

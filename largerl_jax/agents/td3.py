@@ -49,9 +49,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
         return jnp.clip(a + noise, -1.0, 1.0)
 
-    def update(state: TD3State, batch, key, view=RAW, weights=None):
-        z = view.state(batch.obs)
-        z_sa = view.state_action(z, batch.action)
+    def td_target(state: TD3State, batch, key, view):
+        """The clipped double-Q target [B] with target-policy smoothing, gradient stopped."""
         z_next = view.state(batch.next_obs, target=True)
         next_a, _ = trainable.apply(
             actor, state.target_actor.params, trainable.target_collections(state.target_actor, state.actor), z_next,
@@ -69,6 +68,12 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         target = common.bootstrap_target(
             batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
+        return jax.lax.stop_gradient(target)
+
+    def update(state: TD3State, batch, key, view=RAW, weights=None):
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        target = td_target(state, batch, key, view)
 
         def critic_loss_fn(params):
             q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
@@ -124,6 +129,12 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "critic": (critic, {"params": state.critic.params, **state.critic.state}),
         }
 
+    def critic_probe(state: TD3State, batch, key, view=RAW):
+        z_sa = view.state_action(view.state(batch.obs), batch.action)
+        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+                                  target=td_target(state, batch, key, view))
+
     return common.Agent(
-        name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",)
+        name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",),
+        critic_probe=critic_probe,
     )

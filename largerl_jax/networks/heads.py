@@ -71,11 +71,14 @@ BROADCAST_INPUT_MIN_WEIGHTS = 1 << 20
 
 
 class _QMember(_Head):
-    train: bool  # an attribute, not an argument, so the vmap below never maps over it
+    train: bool  # attributes, not arguments, so the vmap below never maps over them
+    penultimate: bool = False
 
     @nn.compact
     def __call__(self, x, masks):
         h = Torso(self.torso, name="torso")(x, train=self.train, masks=masks)
+        if self.penultimate:
+            return h
         return output_layer(self.torso, h, 1, train=self.train)[..., 0]
 
 
@@ -85,12 +88,14 @@ class QNetwork(_Head):
     The members are one ``nn.vmap``-ed module, so twin critics run as a single batched
     computation; every variable (params, spectral u, batch stats) has a leading member axis,
     e.g. params['ensemble']['torso']['hidden_0']['kernel'] is [num_q, in, out].
-    ``masks`` entries, when given, also need that leading axis: [num_q, ..., width]."""
+    ``masks`` entries, when given, also need that leading axis: [num_q, ..., width].
+    ``penultimate=True`` returns each member's penultimate features instead, the input of its
+    'out' Dense [num_q, B, D] (effective rank, analysis.srank); 'out' is then not applied."""
 
     num_q: int = 2
 
     @nn.compact
-    def __call__(self, obs, action=None, train: bool = False, masks: Masks = None):
+    def __call__(self, obs, action=None, train: bool = False, masks: Masks = None, penultimate: bool = False):
         # action=None: ``obs`` already is the critic input (e.g. OFENet's state-action features).
         x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
         first_width = self.torso.widths[0] if self.torso.widths else self.torso.width
@@ -105,4 +110,4 @@ class QNetwork(_Head):
             out_axes=0,
             axis_size=self.num_q,
         )
-        return members(self.torso, train, name="ensemble")(x, None if masks is None else list(masks))
+        return members(self.torso, train, penultimate, name="ensemble")(x, None if masks is None else list(masks))

@@ -15,16 +15,17 @@ from largerl_jax.networks.heads import GaussianPolicy, QNetwork
 
 
 class PixelCritic(nn.Module):
-    """(uint8 stacks [B, H, W, C], action) -> Q [num_q, B]."""
+    """(uint8 stacks [B, H, W, C], action) -> Q [num_q, B]; ``penultimate``: the Q members'
+    penultimate features [num_q, B, D] instead (see QNetwork)."""
 
     torso: object  # torso_config() of each Q member
     num_q: int = 2
     features: int = FEATURE_DIM
 
     @nn.compact
-    def __call__(self, obs, action, train: bool = False, stop_conv_gradient: bool = False):
+    def __call__(self, obs, action, train: bool = False, stop_conv_gradient: bool = False, penultimate: bool = False):
         z = PixelEncoder(self.features, name="encoder")(obs, stop_conv_gradient)
-        return QNetwork(torso=self.torso, num_q=self.num_q, name="q")(z, action, train=train)
+        return QNetwork(torso=self.torso, num_q=self.num_q, name="q")(z, action, train=train, penultimate=penultimate)
 
 
 class PixelActor(nn.Module):

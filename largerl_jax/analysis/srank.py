@@ -1,0 +1,41 @@
+"""Effective rank of a critic's penultimate features (Kumar et al. 2021, "Implicit
+under-parameterization"; Ota et al. 2021, App. A.4):
+
+    srank_delta(Phi) = min { k : sum_{i<=k} sigma_i(Phi) / sum_i sigma_i(Phi) >= 1 - delta }
+
+for the singular values sigma_1 >= sigma_2 >= ... of the feature matrix Phi [B, D], uncentred
+as in Kumar et al. Both functions are jittable and vmappable (over seeds, say), so a trainer can
+record them at every evaluation on a fixed replay batch; the cost is one SVD of [B, D] per
+ensemble member.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from largerl_jax.agents import Agent
+
+
+def srank(features: jax.Array, delta: float = 0.01) -> jax.Array:
+    """int32 effective rank of ``features`` [B, D]; 0 for an all-zero matrix (then k = 0 already
+    holds the whole, zero, sum: a critic whose units are all dead has no feature direction)."""
+    s = jnp.linalg.svd(features.astype(jnp.float32), compute_uv=False)  # descending
+    partial = jnp.cumsum(s)
+    total = partial[-1]
+    # min k with partial[k-1] >= (1 - delta) * total: one more than the prefixes that fall short
+    short = jnp.sum(partial < (1.0 - delta) * total, dtype=jnp.int32)
+    return jnp.where(total > 0, short + 1, 0)
+
+
+def critic_srank(agent: Agent, agent_state, batch, key: jax.Array, delta: float = 0.01) -> dict[str, jax.Array]:
+    """One seed's critic: {'srank': mean over the K ensemble members (float32), 'srank/q<i>':
+    member i's srank (float32, so the dict averages and logs like other metrics)}, from the
+    penultimate features of the online critic on ``batch`` (agent.critic_probe; ``key`` only
+    feeds the probe's TD target, which jit drops as unused)."""
+    if agent.critic_probe is None:
+        raise ValueError(f"agent {agent.name!r} has no critic_probe: its critic's features cannot be read")
+    features = agent.critic_probe(agent_state, batch, key).features()  # [K, B, D]
+    ranks = jax.vmap(lambda f: srank(f, delta))(features).astype(jnp.float32)
+    out = {"srank": ranks.mean()}
+    out.update({f"srank/q{i}": ranks[i] for i in range(ranks.shape[0])})
+    return out
