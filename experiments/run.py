@@ -15,7 +15,7 @@ import sys
 import time
 
 from experiments.cli import config_from_args
-from experiments.configs import grid_points, is_grid, list_configs
+from experiments.configs import is_grid, list_configs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,44 +44,33 @@ def main(argv: list[str] | None = None) -> int:
     from largerl_jax.training import DiskFullError, DivergenceError, run, validate  # heavy imports after argument checks
 
     if is_grid(args.config):
-        points = grid_points(args.config, cfg)  # shapes differ, so points run one after another
-    else:
-        points = [(None, cfg)]
+        print(f"error: {args.config} is a grid; run it with python -m experiments.grid --config={args.config}", file=sys.stderr)
+        return 2
     try:
-        for _, point_cfg in points:
-            validate(point_cfg)
+        validate(cfg)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    diverged_any = False
-    for point, point_cfg in points:
-        point_dir = workdir if point is None else os.path.join(workdir, point)
-        resume = args.resume and os.path.exists(os.path.join(point_dir, "config.json"))
-        print(f"config {point_cfg.name}: {args.seeds} seed(s), workdir {point_dir}", file=sys.stderr)
-        try:
-            records = run(point_cfg, workdir=point_dir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
-        except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        except DivergenceError as e:
-            print(f"diverged: {e}", file=sys.stderr)
-            return 3
-        final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
-        label = f"{point} " if point else ""
-        for r in final:
-            if r.get("diverged"):
-                print(
-                    f"{label}seed {r['seed']}: diverged at env step {r['diverged_at_env_steps']} "
-                    f"({r['first_nonfinite']}), frozen since"
-                )
-            else:
-                print(f"{label}seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
-        dead = sum(bool(r.get("diverged")) for r in final)
-        if dead:
-            diverged_any = True
-            print(f"{label}{dead} of {len(final)} seeds diverged; the others finished", file=sys.stderr)
-    return 4 if diverged_any else 0
-
+    resume = args.resume and os.path.exists(os.path.join(workdir, "config.json"))
+    print(f"config {cfg.name}: {args.seeds} seed(s), workdir {workdir}", file=sys.stderr)
+    try:
+        records = run(cfg, workdir=workdir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
+    except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except DivergenceError as e:
+        print(f"diverged: {e}", file=sys.stderr)
+        return 3
+    final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
+    for r in final:
+        if r.get("diverged"):
+            print(f"seed {r['seed']}: diverged at env step {r['diverged_at_env_steps']} ({r['first_nonfinite']}), frozen since")
+        else:
+            print(f"seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
+    dead = sum(bool(r.get("diverged")) for r in final)
+    if dead:
+        print(f"{dead} of {len(final)} seeds diverged; the others finished", file=sys.stderr)
+    return 4 if dead else 0
 
 if __name__ == "__main__":
     sys.exit(main())

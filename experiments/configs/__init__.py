@@ -33,7 +33,7 @@ def get_config(name: str) -> ml_collections.ConfigDict:
         cfg.name = name
         return cfg
     if name in grids.GRIDS:
-        cfg = families.experiment_config(grids.GRIDS[name]["base"])
+        cfg = get_config(grids.GRIDS[name]["base"])
         cfg.name = name  # points are renamed NAME/POINT by grid_points
         return cfg
     return families.experiment_config(name)

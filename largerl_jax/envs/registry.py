@@ -124,5 +124,10 @@ def _no_backend(name: str, backend: str | None) -> None:
                          f"backends apply to brax tasks: {', '.join(BRAX_TASKS)}")
 
 
+def is_host_env_name(name: str) -> bool:
+    """Whether env ``name`` steps on the host (Gymnasium, dm_control pixels), not inside jit."""
+    return name in GYM_IDS or is_pixel_env_name(name)
+
+
 def is_host_env(env) -> bool:
     return isinstance(env, (GymVecEnv, DMCPixelVecEnv))

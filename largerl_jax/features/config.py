@@ -36,6 +36,7 @@ Fields and defaults of ``ofenet_config()``:
 """
 from __future__ import annotations
 
+import jax
 import ml_collections
 
 from largerl_jax.configdict import frozen_config, is_int, locked_config
@@ -110,10 +111,14 @@ def validate_ofenet_config(cfg) -> None:
     if not _is_number(cfg.bn_epsilon) or not cfg.bn_epsilon > 0:
         raise ValueError(f"ofenet bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
     _check_bool("use_target", cfg.use_target)
-    if not _is_number(cfg.learning_rate) or not cfg.learning_rate > 0:
-        raise ValueError(f"ofenet learning_rate must be a positive number, got {cfg.learning_rate!r}")
-    if not _is_number(cfg.tau) or not 0 < cfg.tau <= 1:
-        raise ValueError(f"ofenet tau must be in (0, 1], got {cfg.tau!r}")
+    # A grid carrying them rebuilds the agent with traced values: those were checked on the
+    # host, in each point's own config, before tracing.
+    if not isinstance(cfg.learning_rate, jax.core.Tracer):
+        if not _is_number(cfg.learning_rate) or not cfg.learning_rate > 0:
+            raise ValueError(f"ofenet learning_rate must be a positive number, got {cfg.learning_rate!r}")
+    if not isinstance(cfg.tau, jax.core.Tracer):
+        if not _is_number(cfg.tau) or not 0 < cfg.tau <= 1:
+            raise ValueError(f"ofenet tau must be in (0, 1], got {cfg.tau!r}")
     if cfg.passthrough not in ("identity", "diagonal"):
         raise ValueError(f"ofenet passthrough must be 'identity' or 'diagonal', got {cfg.passthrough!r}")
     for name, layers in (("widths", cfg.num_layers), ("sa_widths", cfg.sa_num_layers or cfg.num_layers)):

@@ -1,7 +1,7 @@
 from largerl_jax.training.config import run_config, validate
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
-from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run
+from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run, run_points
 from largerl_jax.training.state import TrainState
 from largerl_jax.training.workdir import DiskFullError
 
@@ -17,5 +17,6 @@ __all__ = [
     "plan_segments",
     "run",
     "run_config",
+    "run_points",
     "validate",
 ]

@@ -16,6 +16,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 
 MARKER = "COMPLETE"
@@ -42,6 +43,17 @@ def _refill_empty(abstract, restored):
     return jax.tree.unflatten(treedef, filled)
 
 
+def _multi_process() -> bool:
+    return jax.process_count() > 1
+
+
+# Under jax.distributed, Orbax saves jax.Arrays only as global arrays spanning the processes; a
+# process's own run folders hold process-local state, which it therefore saves (and restores)
+# as NumPy arrays.
+def _host_local(tree):
+    return jax.device_get(tree) if _multi_process() else tree
+
+
 def _fsync_dir(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -61,7 +73,20 @@ class Checkpointer:
         self.max_to_keep = max_to_keep
         # No Orbax max_to_keep: it prunes before our marker is written, so a kill right after
         # could leave no complete step. We prune ourselves once the new step is marked.
-        self.manager = ocp.CheckpointManager(os.path.abspath(directory))
+        # Under jax.distributed every process owns its own run folders (a grid's points are split
+        # over the processes): each process is the primary and only member for its checkpoints.
+        options = None
+        if _multi_process():
+            me = jax.process_index()
+            os.makedirs(directory, exist_ok=True)  # Orbax creates it only for the default process set
+            options = ocp.CheckpointManagerOptions(
+                create=False,
+                # Orbax's background save thread waits at a barrier of every process; the
+                # processes save different folders at different times, so save synchronously.
+                enable_async_checkpointing=False,
+                multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me}),
+            )
+        self.manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
         if not os.path.exists(os.path.join(self.directory, MARKED_DIR)):
             self._adopt_unmarked()
 
@@ -96,7 +121,7 @@ class Checkpointer:
         self.discard_torn()
         self.manager.save(
             step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(_drop_empty(state)), meta=ocp.args.JsonSave(meta)),
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_host_local(_drop_empty(state))), meta=ocp.args.JsonSave(meta)),
             force=True,  # the runner decides when to save; never skip silently
         )
         self.manager.wait_until_finished()
@@ -172,17 +197,24 @@ class Checkpointer:
         without the train state: a run that shrank its networks needs it to know the shapes."""
         for step in reversed(self.complete_steps()):
             try:
-                return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+                return self.meta_at(step)
             except Exception as e:  # unreadable: the full restore will report and skip it
                 _say(f"step {step}: its metadata does not load ({type(e).__name__})")
         return None
 
+    def meta_at(self, step: int) -> dict:
+        """The runner's bookkeeping of ``step``, without the train state."""
+        return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+
     def _load(self, abstract_state, step: int):
+        target = _drop_empty(abstract_state)
+        if _multi_process():
+            target = jax.tree.map(lambda a: np.empty(a.shape, a.dtype), target)
         restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(state=ocp.args.StandardRestore(_drop_empty(abstract_state)), meta=ocp.args.JsonRestore()),
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
         )
-        return _refill_empty(abstract_state, restored.state), restored.meta
+        state = jax.tree.map(jnp.asarray, restored.state)
+        return _refill_empty(abstract_state, state), restored.meta
 
     def _set_aside(self, step: int) -> None:
         dest = os.path.join(self.directory, f"damaged_{step}_{time.strftime('%Y%m%d-%H%M%S')}")

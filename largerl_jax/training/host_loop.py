@@ -30,6 +30,13 @@ from largerl_jax.training.loop import divergence_metrics
 from largerl_jax.training.state import TrainState
 
 
+def _no_carried(hparams) -> None:
+    # Host envs step outside the compiled programs, one seed-batch per process; a grid runs
+    # their points as separate programs instead of carrying hyperparameters.
+    if hparams:
+        raise ValueError("host (Gymnasium) env runs cannot carry hyperparameters; their grid points run one by one")
+
+
 def eval_seed(seed: int, env_steps: int) -> int:
     """The eval envs' reset seed: a function of checkpointed numbers only, so a resumed run
     evaluates on the episodes an uninterrupted one would have, and no two evaluations share one."""
@@ -95,10 +102,12 @@ class HostLoop:
         """See Learner.quantity_names."""
         return self.learner.quantity_names(self.spec)
 
-    def init(self, keys, replay_capacity: int) -> TrainState:
+    def init(self, keys, replay_capacity: int, hparams=None) -> TrainState:
+        _no_carried(hparams)
         return jax.jit(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)))(keys)
 
-    def abstract_state(self, keys, replay_capacity: int):
+    def abstract_state(self, keys, replay_capacity: int, hparams=None):
+        _no_carried(hparams)
         return jax.eval_shape(jax.vmap(lambda k: self.learner.init_state(k, replay_capacity, self.spec)), keys)
 
     def _reset(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -46,10 +47,22 @@ class Learner:
     updates_per_iteration: int
     num_envs: int = 1
     priority: PrioritySettings | None = None  # None: uniform replay
+    # hparams -> the agent built with those carried hyperparameters (training.hyperparams);
+    # None: the run carries none
+    agent_factory: Callable | None = None
 
     def __post_init__(self):
         if self.pixels and self.priority is not None:
             raise ValueError("prioritized replay is not supported for pixel agents: their replay is the frame replay")
+
+    def with_hparams(self, hparams) -> "Learner":
+        """This learner with the agent rebuilt for one element's carried hyperparameters (traced
+        values inside the compiled programs); itself when the run carries none."""
+        if not hparams:
+            return self
+        if self.agent_factory is None:
+            raise ValueError("the train state carries hyperparameters but the learner has no agent factory")
+        return dataclasses.replace(self, agent=self.agent_factory(hparams))
 
     @property
     def pixels(self) -> bool:
@@ -57,11 +70,11 @@ class Learner:
         once, stacks built when sampled) and the stored transitions are ``FrameTransition``s."""
         return self.agent.frame_stack is not None
 
-    def init_state(self, key: jax.Array, replay_capacity: int, spec) -> TrainState:
+    def init_state(self, key: jax.Array, replay_capacity: int, spec, hparams=None) -> TrainState:
         """Agent, replay, key and counters; the env loop adds its env state."""
         k_agent, k_run = jax.random.split(key)
         return TrainState(
-            agent=self.agent.init(k_agent),
+            agent=self.with_hparams(hparams).agent.init(k_agent),
             replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim, spec.frame_shape),
             env=None,
             key=k_run,
@@ -71,6 +84,7 @@ class Learner:
             diverged=jnp.bool_(False),
             diverged_at=jnp.int32(-1),
             diverged_what=jnp.int32(-1),
+            hparams=hparams,
         )
 
     def init_replay(self, capacity: int, obs_dim: int, act_dim: int, frame_shape=None):
@@ -114,7 +128,11 @@ class Learner:
     # --- updates ------------------------------------------------------------------------------
 
     def learn(self, ts: TrainState) -> tuple[TrainState, dict]:
-        """U updates (``agent.aux_update`` then ``agent.update`` each), masked for a diverged seed."""
+        """U updates (``agent.aux_update`` then ``agent.update`` each), masked for a diverged seed,
+        with the agent of ``ts``' carried hyperparameters."""
+        return self.with_hparams(ts.hparams)._learn(ts)
+
+    def _learn(self, ts: TrainState) -> tuple[TrainState, dict]:
         new, metrics = self._learn_raw(ts)
         return self._guard(ts, new, metrics), metrics
 
@@ -124,6 +142,9 @@ class Learner:
     def pretrain(self, ts: TrainState, num_updates: int) -> tuple[TrainState, dict]:
         """``num_updates`` of ``agent.pretrain``, each on its own uniform batch; they are not
         gradient steps of the agent (``grad_steps`` does not move)."""
+        return self.with_hparams(ts.hparams)._pretrain(ts, num_updates)
+
+    def _pretrain(self, ts: TrainState, num_updates: int) -> tuple[TrainState, dict]:
         key, sub = jax.random.split(ts.key)
         buffer = self._uniform(ts.replay)
 

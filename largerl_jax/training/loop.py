@@ -48,13 +48,17 @@ class DeviceLoop:
     def agent(self) -> Agent:
         return self.learner.agent
 
-    def init_one(self, key: jax.Array, replay_capacity: int) -> TrainState:
-        """One seed's train state (vmap it over seed keys)."""
+    def init_one(self, key: jax.Array, replay_capacity: int, hparams=None) -> TrainState:
+        """One seed's train state (vmap it over seed keys and carried hyperparameters)."""
         k_state, k_env = jax.random.split(key)
-        ts = self.learner.init_state(k_state, replay_capacity, self.env.spec)
+        ts = self.learner.init_state(k_state, replay_capacity, self.env.spec, hparams)
         return ts.replace(
             env=self.env.reset(k_env), episode_return=jnp.zeros((self.env.num_envs,), jnp.float32)
         )
+
+    def _act(self, deterministic: bool):
+        """One seed's act, with the agent of its carried hyperparameters."""
+        return lambda a, o, k, hp: self.learner.with_hparams(hp).agent.act(a, o, k, deterministic)
 
     def _step_envs(self, env, env_state, action):
         """One step of the S x N envs of all seeds as a single batch."""
@@ -69,7 +73,7 @@ class DeviceLoop:
             shape = (self.env.num_envs, self.env.spec.act_dim)
             action = jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(k_act)
         else:
-            action = jax.vmap(lambda a, o, k: self.agent.act(a, o, k, False))(ts.agent, obs, k_act)
+            action = jax.vmap(self._act(False))(ts.agent, obs, k_act, ts.hparams)
         env_state, res = self._step_envs(self.env, ts.env, action)
         trans = replay.Transition(
             obs=obs,
@@ -128,7 +132,7 @@ class DeviceLoop:
 
         def step(carry, _):
             env_state, ret, alive = carry
-            action = jax.vmap(lambda a, o, k: self.agent.act(a, o, k, True))(ts.agent, env_state.obs, keys)
+            action = jax.vmap(self._act(True))(ts.agent, env_state.obs, keys, ts.hparams)
             env_state, res = self._step_envs(env, env_state, action)
             ret = ret + alive * res.reward
             alive = alive * (1.0 - jnp.maximum(res.terminated, res.truncated))
@@ -160,11 +164,11 @@ class SeedBatchedDeviceLoop:
         """See Learner.quantity_names."""
         return self.loop.learner.quantity_names(self.spec)
 
-    def init(self, keys: jax.Array, replay_capacity: int) -> TrainState:
-        return jax.jit(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)))(keys)
+    def init(self, keys: jax.Array, replay_capacity: int, hparams=None) -> TrainState:
+        return jax.jit(jax.vmap(lambda k, hp: self.loop.init_one(k, replay_capacity, hp)))(keys, hparams)
 
-    def abstract_state(self, keys: jax.Array, replay_capacity: int):
-        return jax.eval_shape(jax.vmap(lambda k: self.loop.init_one(k, replay_capacity)), keys)
+    def abstract_state(self, keys: jax.Array, replay_capacity: int, hparams=None):
+        return jax.eval_shape(jax.vmap(lambda k, hp: self.loop.init_one(k, replay_capacity, hp)), keys, hparams)
 
     def chunk_fn(self, num_iterations: int, phase: str):
         """The jitted chunk program (for ``.lower(...)`` in benchmarks and HLO checks)."""

@@ -43,7 +43,7 @@ def state_bytes(abstract_state) -> dict[str, int]:
 def device_limit_bytes(device=None) -> tuple[int | None, str]:
     """(bytes the device can hold, what that is): the allocator's limit on accelerators, the
     machine's physical memory on CPU."""
-    device = device or jax.devices()[0]
+    device = device or jax.local_devices()[0]
     stats = device.memory_stats() if hasattr(device, "memory_stats") else None
     if stats and stats.get("bytes_limit"):
         return int(stats["bytes_limit"]), f"{device.device_kind} memory"

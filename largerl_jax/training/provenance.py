@@ -50,7 +50,7 @@ def source_state(directory: str | None = None) -> tuple[str | None, bool | None]
 
 
 def collect(matmul_precision: str) -> dict:
-    devices = jax.devices()
+    devices = jax.local_devices()  # the devices this process trains on
     commit, dirty = source_state()
     return {
         "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -1,6 +1,7 @@
 """One seed's trained agent from a finished (or interrupted) run folder, for every tool that reads
-a run after the fact (policy videos, policy export): which seed is best, and its agent state
-from the newest complete checkpoint, restored into this code's train-state layout."""
+a run after the fact (policy videos, policy export, loss landscapes): which seed is best, and
+its agent state (and, on request, its replay) from the newest complete checkpoint, restored
+into this code's train-state layout."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,12 +11,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from largerl_jax.agents import Agent
+from largerl_jax.replay import PrioritizedBuffer, Transition, gather
+from largerl_jax.replay import frames
 from largerl_jax.envs.base import EnvSpec
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training import shrinking
+from largerl_jax.training import hyperparams, shrinking
 from largerl_jax.training.runner import make_driver
 
 
@@ -47,6 +51,16 @@ def restore_agent(cfg, workdir: str, num_seeds: int, seed_index: int) -> Restore
     """Seed ``seed_index`` of the run of ``cfg`` with ``num_seeds`` seeds, from its newest complete
     checkpoint. Torn steps are skipped, not deleted as a resume would: the run may still be
     writing them."""
+    return _restore(cfg, workdir, num_seeds, seed_index, with_replay=False)[0]
+
+
+def restore_agent_and_replay(cfg, workdir: str, num_seeds: int, seed_index: int) -> tuple[RestoredAgent, Any]:
+    """As ``restore_agent``, with that seed's replay buffer from the same checkpoint (the
+    run's kind: ReplayBuffer, PrioritizedBuffer or FrameReplay), for analyses on stored data."""
+    return _restore(cfg, workdir, num_seeds, seed_index, with_replay=True)
+
+
+def _restore(cfg, workdir: str, num_seeds: int, seed_index: int, with_replay: bool) -> tuple[RestoredAgent, Any]:
     if not 0 <= seed_index < num_seeds:
         raise ValueError(f"seed index {seed_index} out of range: the run has {num_seeds} seed(s), 0 to {num_seeds - 1}")
     directory = os.path.join(workdir, "checkpoints")
@@ -58,10 +72,14 @@ def restore_agent(cfg, workdir: str, num_seeds: int, seed_index: int) -> Restore
         if step is None:
             raise FileNotFoundError(f"no complete checkpoint under {directory}")
         # A pruned run may have shrunk its networks: rebuild them at the checkpoint's widths.
-        cfg = shrinking.with_widths(cfg, (ckpt.latest_meta() or {}).get(shrinking.META_KEY))
-        driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)])
+        # A grid point's train state carries its scalar hyperparameters.
+        latest = ckpt.latest_meta() or {}
+        cfg = shrinking.with_widths(cfg, latest.get(shrinking.META_KEY))
+        carried = tuple(latest.get(hyperparams.META_KEY, ()))
+        driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)], carried=carried)
         try:
-            abstract = driver.abstract_state(jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32), cfg.replay_capacity)
+            hparams = hyperparams.stacked([cfg], list(carried), num_seeds)
+            abstract = driver.abstract_state(jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32), cfg.replay_capacity, hparams)
             agent, spec = driver.agent, driver.spec
         finally:
             driver.close()
@@ -75,6 +93,21 @@ def restore_agent(cfg, workdir: str, num_seeds: int, seed_index: int) -> Restore
             ) from e
     finally:
         ckpt.close()
-    agent_state = jax.tree.map(lambda x: x[seed_index], ts.agent)
-    del ts  # the replay buffers are not needed to act
-    return RestoredAgent(agent=agent, state=agent_state, spec=spec, meta=meta)
+    take = jax.jit(lambda tree: jax.tree.map(lambda x: x[seed_index], tree))  # one program, not one per leaf
+    agent_state = take(ts.agent)
+    replay = take(ts.replay) if with_replay else None
+    del ts  # only the chosen seed's parts are kept
+    return RestoredAgent(agent=agent, state=agent_state, spec=spec, meta=meta), replay
+
+
+def stored_sample(replay, n: int, seed: int = 0) -> Transition:
+    """``n`` of ``replay``'s stored transitions drawn uniformly without replacement (every one,
+    in row order, when it holds no more than ``n``): only valid rows, never the empty or the
+    next-observation rows. Host-side; pixel replays give frame stacks as obs and next_obs."""
+    pixels = isinstance(replay, frames.FrameReplay)
+    core = replay.core if pixels else replay.buffer if isinstance(replay, PrioritizedBuffer) else replay
+    rows = np.flatnonzero(np.asarray(core.valid))
+    if rows.size > n:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
+    idx = jnp.asarray(rows, jnp.int32)
+    return frames.gather(replay, idx) if pixels else gather(core, idx)

@@ -2,13 +2,12 @@
 files, checkpoints and resumption. Everything per-step happens inside the compiled chunks."""
 from __future__ import annotations
 
+import functools
 import json
 import math
-import os
 import sys
 import time
 import warnings
-from typing import Iterator
 
 import jax
 import jax.numpy as jnp
@@ -19,14 +18,13 @@ from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.networks import dense_singular_values
 from largerl_jax.replay import frames
-from largerl_jax.training import records as metrics_io
-from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
-from largerl_jax.training import shrinking
+from largerl_jax.training.outputs import Outputs, Point, config_json
+from largerl_jax.training import hyperparams, shrinking
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
@@ -36,11 +34,18 @@ class DivergenceError(RuntimeError):
     """A seed's parameters became NaN/inf."""
 
 
-def make_driver(cfg, seeds: list[int]):
-    """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs."""
+def make_driver(cfg, seeds: list[int], carried: tuple[str, ...] = ()):
+    """The seed-batched training driver for cfg: on-device envs (jit(vmap(scan))) or host envs.
+    ``carried``: config keys whose values the train state carries (training.hyperparams)."""
     env_options = env_kwargs(cfg)
     env = make_env(cfg.env.name, cfg.env.num_envs, seed=seeds[0], **env_options)
-    agent = make_agent(agent_config_for_run(cfg), env.spec.obs_dim, env.spec.act_dim, env.spec.frame_shape)
+    spec = env.spec
+
+    def build_agent(hparams=None):
+        run_cfg = hyperparams.substitute(cfg, hparams)
+        return make_agent(agent_config_for_run(run_cfg), spec.obs_dim, spec.act_dim, spec.frame_shape)
+
+    agent = build_agent()
     if pretrain_updates(cfg) and agent.pretrain is None:
         raise ValueError(f"agent {agent.name!r} has no pre-training phase")
     priority = None
@@ -54,6 +59,7 @@ def make_driver(cfg, seeds: list[int]):
         updates_per_iteration=cfg.updates_per_iteration,
         num_envs=cfg.env.num_envs,
         priority=priority,
+        agent_factory=build_agent if carried else None,
     )
     if is_host_env(env):
         env.close()
@@ -99,14 +105,6 @@ def phase_done(segments, index: int) -> int:
 
 def _crossed(start: int, end: int, every: int) -> bool:
     return every > 0 and end // every > start // every
-
-
-def _config_json(cfg) -> str:
-    return cfg.to_json_best_effort(indent=2, sort_keys=True)
-
-
-def _read_records(path: str) -> list[dict]:
-    return metrics_io.read(path)
 
 
 def _to_host(metrics: dict) -> dict[str, np.ndarray]:
@@ -161,14 +159,53 @@ def run(
     A seed whose losses or parameters become non-finite is frozen and left out of evaluations
     (its records say when and what); ``DivergenceError`` is raised only when every seed has.
     """
-    validate(cfg)
-    with matmul_precision(cfg.matmul_precision):
-        return _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_chunk)
+    return run_points([Point(cfg, workdir)], num_seeds, (), resume, progress, stop_after_env_steps, after_chunk)[0]
 
 
-def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
+def run_points(
+    points: list[Point],
+    num_seeds: int,
+    carried: tuple[str, ...] = (),
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_env_steps: int | None = None,
+    after_chunk=None,
+) -> list[list[dict]]:
+    """Train ``num_seeds`` seeds of every point in ONE vmapped program: the points' configs may
+    differ only in the ``carried`` keys (training.hyperparams), whose values ride in the train
+    state. The batch is point-major (point p's seeds are rows p*S ... p*S+S-1) and split over
+    the local devices. Each point writes its own run folder; returns each point's records.
+    ``DivergenceError`` is raised only when every row of the batch has diverged."""
+    base = points[0].cfg
+    validate(base)
+    _check_same_program(points, carried)
+    with matmul_precision(base.matmul_precision):
+        return _run(points, num_seeds, tuple(carried), resume, progress, stop_after_env_steps, after_chunk)
+
+
+def _check_same_program(points: list[Point], carried) -> None:
+    hyperparams.check_keys(points[0].cfg, carried)
+
+    def program(cfg):
+        data = json.loads(config_json(cfg))
+        for key in carried:
+            *parents, leaf = key.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node.pop(leaf)
+        data.pop("name", None)
+        return data
+
+    first = program(points[0].cfg)
+    for p in points[1:]:
+        if program(p.cfg) != first:
+            raise ValueError(f"point {p.name!r} differs from point {points[0].name!r} in more than the carried keys {list(carried)}")
+
+
+def estimate_memory(cfg, driver, keys, hparams=None) -> tuple[str, dict]:
     """The train state's memory, from abstract shapes (nothing allocated)."""
-    abstract = driver.abstract_state(keys, cfg.replay_capacity)
+    abstract = driver.abstract_state(keys, cfg.replay_capacity, hparams)
     spec = driver.spec
     if spec.frame_shape is not None:
         row_bytes = frames.bytes_per_transition(spec.act_dim, spec.frame_shape)
@@ -178,64 +215,63 @@ def estimate_memory(cfg, driver, keys) -> tuple[str, dict]:
     return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 
 
-def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_chunk) -> list[dict]:
+def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, after_chunk) -> list[list[dict]]:
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
-    devices = jax.devices()
-    if len(devices) > 1 and num_seeds % len(devices):
-        raise ValueError(
-            f"--seeds={num_seeds} must be a multiple of the {len(devices)} devices: seeds are split evenly "
-            "over the devices"
-        )
-    metrics_path = ckpt = None
-    if workdir:
-        run_workdir.prepare(workdir, json.loads(_config_json(cfg)), num_seeds, resume, cfg.matmul_precision)
-        metrics_path = os.path.join(workdir, "metrics.jsonl")
-        ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-    elif resume:
-        raise ValueError("--resume needs --workdir")
-    seeds = [cfg.seed + i for i in range(num_seeds)]
+    cfg = points[0].cfg  # the shapes and schedule of every point
+    num_points, rows = len(points), len(points) * num_seeds
+    devices = jax.local_devices()
+    if len(devices) > 1 and rows % len(devices):
+        what = f"--seeds={num_seeds}" if num_points == 1 else f"{num_points} points x {num_seeds} seeds"
+        raise ValueError(f"{what} must be a multiple of the {len(devices)} devices: seeds are split evenly over the devices")
+    outputs = Outputs(points, num_seeds, resume)
+    # Row r is seed cfg.seed + (r % S) of point r // S, as in a run of that point alone.
+    seeds = [p.cfg.seed + i for p in points for i in range(num_seeds)]
+    labels = [f"{'' if p.name is None else p.name + ' '}seed {p.cfg.seed + i}" for p in points for i in range(num_seeds)]
+    hparams = hyperparams.stacked([p.cfg for p in points], list(carried), num_seeds)
     # Shapes only until the memory check has passed: making real keys already compiles.
-    abstract_keys = jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32)
+    abstract_keys = jax.ShapeDtypeStruct((rows, 2), jnp.uint32)
     agent_widths = None  # the networks' widths once pruning has shrunk them (checkpoint metadata)
-    if resume and ckpt.latest_step() is not None:
-        agent_widths = (ckpt.latest_meta() or {}).get(shrinking.META_KEY)
+    resume_step = outputs.resume_step() if resume else None
+    if resume_step is not None:
+        agent_widths = (outputs.meta_at(resume_step) or {}).get(shrinking.META_KEY)
         cfg = shrinking.with_widths(cfg, agent_widths)
-
-    driver = make_driver(cfg, seeds)
+    build = functools.partial(make_driver, carried=carried)
+    driver = build(cfg, seeds)
     try:
-        report, figures = estimate_memory(cfg, driver, abstract_keys)
+        report, figures = estimate_memory(cfg, driver, abstract_keys, hparams)
         if progress:
             print(report, file=sys.stderr)
         check_fits(figures)
     except MemoryError:
         driver.close()
+        outputs.close()
         raise
     segments = plan_segments(cfg)
     n = cfg.env.num_envs
     done_segments, wall_offset = 0, 0.0
-    records: list[dict] = []
 
-    if resume and ckpt.latest_step() is not None:
+    if resume_step is not None:
+        point_hparams = [hyperparams.stacked([p.cfg], list(carried), num_seeds) for p in points]
+        point_keys = jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32)
         try:
-            ts, meta = ckpt.restore(driver.abstract_state(abstract_keys, cfg.replay_capacity))
+            ts, meta = outputs.restore(lambda i: driver.abstract_state(point_keys, cfg.replay_capacity, point_hparams[i]), resume_step)
         except RuntimeError as e:  # every complete checkpoint failed to load
             driver.close()
+            outputs.close()
             raise ValueError(f"{e}: they do not match this code's train state for this config (shapes or structure)") from e
         done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
-        env_steps_ckpt = meta["env_steps"]
-        records = metrics_io.truncate_to(metrics_path, env_steps_ckpt)
+        records = outputs.start_records(meta["env_steps"])
     else:
-        ts = driver.init(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), cfg.replay_capacity)
-        if metrics_path:
-            _write_records(metrics_path, [], mode="w")
+        ts = driver.init(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), cfg.replay_capacity, hparams)
+        records = outputs.start_records(None)
 
     ts = _shard_seeds(ts)
     env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
     window = _Window()
-    divergence = _Divergence(seeds, driver.quantity_names(), workdir)
+    divergence = _Divergence(labels, driver.quantity_names(), outputs.checkpoint_dirs())
     spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
     try:
         for index in range(done_segments, len(segments)):
@@ -248,40 +284,46 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
                 ts = after_chunk(ts, env_steps)
             last = index == len(segments) - 1
             if phase == "train" and shrinking.due(cfg, start, env_steps, last):
-                cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, make_driver, seeds)
+                cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, build, seeds)
                 ts = _shard_seeds(ts)
                 spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
             divergence.update(metrics, start)
             invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
             if invalid is not None and invalid.any():
-                counts = dict(zip(seeds, invalid.astype(int).tolist()))
+                counts = {label: c for label, c in zip(labels, invalid.astype(int).tolist()) if c}
                 print(
                     f"warning: simulator produced non-finite states (reset as terminations) between env "
-                    f"steps {start} and {env_steps}, per seed: {counts}",
+                    f"steps {start} and {env_steps}: {counts}",
                     file=sys.stderr,
                 )
             window.add(metrics, phase)
             eval_mean = None
             grad_steps = int(np.asarray(ts.grad_steps)[0])
             if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
-                returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [S, E]
+                returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [P*S, E]
                 wall = wall_offset + time.perf_counter() - t_start
                 stats = window.means()
                 if spectra is not None:
                     stats.update({k: np.asarray(v, np.float64) for k, v in spectra(ts.agent).items()})
                 if shrinking.pruning_enabled(cfg):
                     stats.update(shrinking.param_counts(cfg, driver, ts))
-                new = _records(seeds, env_steps, grad_steps, returns, stats, wall, divergence)
-                records += new
-                if metrics_path:
-                    _write_records(metrics_path, new, mode="a")
+                for p in range(num_points):
+                    rows_p = slice(p * num_seeds, (p + 1) * num_seeds)
+                    new = _records(
+                        seeds[rows_p], env_steps, grad_steps, returns[rows_p], {k: v[rows_p] for k, v in stats.items()},
+                        wall, divergence, rows_p,
+                    )
+                    records[p] += new
+                    outputs.append_records(p, new)
                 healthy = ~divergence.diverged
                 eval_mean = float(returns[healthy].mean()) if healthy.any() else None
-                if ckpt and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
+                if outputs.enabled and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
                     meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
                     if agent_widths:
                         meta[shrinking.META_KEY] = {k: list(v) for k, v in agent_widths.items()}
-                    ckpt.save(env_steps, ts, meta)
+                    if carried:  # tools that read a point's folder rebuild its train state with them
+                        meta[hyperparams.META_KEY] = list(carried)
+                    outputs.save(env_steps, ts, meta)
             note = f"pre-training {phase_done(segments, index)}/{pretrain_updates(cfg)} updates" if phase == "pretrain" else ""
             phase_end = last or segments[index + 1][1] != phase  # each phase's last line is always shown
             bar.update(env_steps, grad_steps, eval_return=eval_mean, force=phase_end or eval_mean is not None, note=note)
@@ -292,24 +334,25 @@ def _run(cfg, workdir, num_seeds, resume, progress, stop_after_env_steps, after_
     except Exception as e:
         if not run_workdir.is_disk_full(e):
             raise
-        last = ckpt.latest_step() if ckpt else None
+        last = outputs.latest_checkpoint()
         kept = f"the last complete checkpoint (env step {last}) is intact" if last is not None else "no checkpoint was completed"
         raise run_workdir.DiskFullError(
-            f"disk full while writing to {workdir}: {kept}; free space and rerun with --resume",
+            f"disk full while writing to {outputs.describe()}: {kept}; free space and rerun with --resume",
         ) from e
     finally:
         bar.close()
         driver.close()
-        if ckpt:
-            ckpt.close()
+        outputs.close()
     return records
 
 
 def _shard_seeds(ts):
-    """Seeds are independent: with several devices, split them over the devices."""
-    if len(jax.devices()) == 1:
+    """Seeds (and grid points) are independent: with several local devices, split the rows over
+    them. Under jax.distributed each process trains its own points on its own devices."""
+    devices = jax.local_devices()
+    if len(devices) == 1:
         return ts
-    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("seeds",))
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
     return jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
@@ -331,11 +374,11 @@ class _Divergence:
     """Per-seed divergence, read from the train state's record (see training.learner.Learner):
     warns once per seed when it happens; a diverged seed's later records carry no evaluation."""
 
-    def __init__(self, seeds: list[int], names: list[str], workdir: str | None):
-        self.seeds, self.names, self.workdir = seeds, names, workdir
-        self.diverged = np.zeros(len(seeds), bool)
-        self.at = np.full(len(seeds), -1)
-        self.what: list[str | None] = [None] * len(seeds)
+    def __init__(self, labels: list[str], names: list[str], where: str):
+        self.labels, self.names, self.where = labels, names, where
+        self.diverged = np.zeros(len(labels), bool)
+        self.at = np.full(len(labels), -1)
+        self.what: list[str | None] = [None] * len(labels)
 
     def update(self, metrics: dict, start: int) -> None:
         flags = metrics["diverged"].astype(bool)
@@ -344,7 +387,7 @@ class _Divergence:
             index = int(metrics["diverged_what"][i])
             self.what[i] = self.names[index] if 0 <= index < len(self.names) else f"quantity #{index}"
             print(
-                f"warning: seed {self.seeds[i]} diverged at env step {self.at[i]} (first non-finite: "
+                f"warning: {self.labels[i]} diverged at env step {self.at[i]} (first non-finite: "
                 f"{self.what[i]}); its updates are frozen and it is left out of evaluations, the other "
                 "seeds go on",
                 file=sys.stderr,
@@ -355,15 +398,18 @@ class _Divergence:
         return int(self.diverged.sum())
 
     def summary(self) -> str:
-        parts = [f"seed {self.seeds[i]} at env step {self.at[i]} ({self.what[i]})" for i in np.flatnonzero(self.diverged)]
-        where = f"; last checkpoint in {self.workdir}/checkpoints" if self.workdir else ""
-        return f"{self.count()} of {len(self.seeds)} seeds diverged: " + ", ".join(parts) + where
+        parts = [f"{self.labels[i]} at env step {self.at[i]} ({self.what[i]})" for i in np.flatnonzero(self.diverged)]
+        where = f"; last checkpoint in {self.where}" if self.where else ""
+        return f"{self.count()} of {len(self.labels)} seeds diverged: " + ", ".join(parts) + where
 
 
-def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float, divergence: _Divergence) -> list[dict]:
+def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float, divergence: _Divergence, rows: slice) -> list[dict]:
+    """One point's records: ``seeds``, ``returns`` and ``window`` are that point's, ``rows`` its
+    rows of the batch (for the divergence bookkeeping)."""
     out = []
     for i, seed in enumerate(seeds):
-        dead = bool(divergence.diverged[i])
+        row = rows.start + i
+        dead = bool(divergence.diverged[row])
         rec = {
             "seed": seed,
             "env_steps": env_steps,
@@ -373,22 +419,10 @@ def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float, d
             "wall_time_s": round(wall, 3),
         }
         if dead:
-            rec.update(diverged=True, diverged_at_env_steps=int(divergence.at[i]), first_nonfinite=divergence.what[i])
+            rec.update(diverged=True, diverged_at_env_steps=int(divergence.at[row]), first_nonfinite=divergence.what[row])
         for k, v in window.items():
             x = float(v[i])
             rec[k] = None if math.isnan(x) else x
         out.append(rec)
     return out
 
-
-def _write_records(path: str | None, records: list[dict], mode: str) -> None:
-    if path is None:
-        return
-    if mode == "a":
-        metrics_io.append(path, records)
-    else:
-        metrics_io.write(path, records)
-
-
-def iter_records(path: str) -> Iterator[dict]:
-    yield from _read_records(path)

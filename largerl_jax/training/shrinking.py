@@ -55,7 +55,7 @@ def shrink(cfg, driver, ts, make_driver, seeds):
     new_cfg = with_widths(cfg, widths)
     driver.close()
     new_driver = make_driver(new_cfg, seeds)
-    abstract = new_driver.abstract_state(jax.ShapeDtypeStruct((len(seeds), 2), jnp.uint32), cfg.replay_capacity)
+    abstract = new_driver.abstract_state(jax.ShapeDtypeStruct((len(seeds), 2), jnp.uint32), cfg.replay_capacity, ts.hparams)
     leaves = jax.tree.leaves(ts.replace(agent=agent_state))
     shapes, expected = [x.shape for x in leaves], [x.shape for x in jax.tree.leaves(abstract)]
     if shapes != expected:  # a bug, not bad input: the compacted state must fit the rebuilt agent

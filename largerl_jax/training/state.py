@@ -30,3 +30,6 @@ class TrainState:
     diverged: jax.Array  # bool
     diverged_at: jax.Array  # int32
     diverged_what: jax.Array  # int32
+    # Scalar hyperparameters carried for a grid search (see training.hyperparams): a nested
+    # dict of float32 like the config's ({'agent': {'actor_lr': ...}}); None when none are.
+    hparams: Any = None

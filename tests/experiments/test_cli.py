@@ -256,34 +256,14 @@ def test_fig4_grid_expands_with_overrides():
     apply_override(base, "total_env_steps", "50000")
     points = grid_points("ant_sac_grid_fig4", base)
     assert len(points) == 25
-    shapes = {(c.agent.actor.width, c.agent.critic.depth, c.agent.value.width) for _, c in points}
+    shapes = {(p.cfg.agent.actor.width, p.cfg.agent.critic.depth, p.cfg.agent.value.width) for p in points}
     assert (2048, 16, 2048) in shapes and (128, 1, 128) in shapes and len(shapes) == 25
-    assert all(c.total_env_steps == 50000 for _, c in points)
-    assert points[0][0] == "units128_layers1"
+    assert all(p.cfg.total_env_steps == 50000 for p in points)
+    assert points[0].name == "units128_layers1" and points[0].values == {"units": 128, "layers": 1}
 
 
-def test_grid_runs_each_point_in_its_own_directory(tmp_path):
-    from experiments.configs import grids
+def test_run_refuses_a_grid_and_names_the_grid_command(capsys):
+    from experiments import run as run_cli
 
-    grids.GRIDS["_tiny_test_grid"] = {"base": "pendulum_sac", "axes": {"units": (8, 16), "layers": (1,)}}
-    try:
-        from experiments import run as run_cli
-
-        code = run_cli.main([
-            "--config=_tiny_test_grid",
-            "--config.total_env_steps=800",
-            "--config.warmup_env_steps=400",
-            "--config.log_every_env_steps=400",
-            "--config.eval_every_env_steps=400",
-            "--config.checkpoint_every_env_steps=0",
-            "--config.env.eval_episodes=1",
-            "--config.agent.batch_size=32",
-            f"--workdir={tmp_path}",
-            "--no-progress",
-        ])
-    finally:
-        del grids.GRIDS["_tiny_test_grid"]
-    assert code == 0
-    assert sorted(os.listdir(tmp_path)) == ["units16_layers1", "units8_layers1"]
-    saved = json.load(open(tmp_path / "units16_layers1" / "config.json"))
-    assert saved["agent"]["actor"]["width"] == 16 and saved["agent"]["critic"]["depth"] == 1
+    assert run_cli.main(["--config=ant_sac_grid_fig4", "--no-progress"]) == 2
+    assert "python -m experiments.grid --config=ant_sac_grid_fig4" in capsys.readouterr().err
