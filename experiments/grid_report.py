@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from experiments.curves import load_curve
+from experiments.report_runs import load_run
 
 
 def read_grid(grid_dir: str) -> dict:
@@ -26,11 +26,11 @@ def read_grid(grid_dir: str) -> dict:
 
 
 def point_best(point_dir: str) -> float:
+    """The point's best mean-over-seeds return after training began (see Run.best_evaluation)."""
     try:
-        means = np.asarray(load_curve(point_dir, "env_steps")["mean"], dtype=np.float64)
-    except (FileNotFoundError, ValueError):  # not started, or not evaluated yet
+        return load_run(point_dir, "").best_return()
+    except FileNotFoundError:  # not started
         return float("nan")
-    return float(np.nanmax(means)) if np.any(~np.isnan(means)) else float("nan")
 
 
 def grid_values(grid_dir: str) -> dict:

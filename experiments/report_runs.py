@@ -37,8 +37,11 @@ class Run:
 
     def best_evaluation(self, from_env_steps: float = 0) -> int | None:
         """Index of the evaluation with the highest mean-over-seeds return among those at env
-        steps >= from_env_steps (None if there is none)."""
-        candidates = np.flatnonzero((self.env_steps >= from_env_steps) & ~np.isnan(self.mean_return))
+        steps >= from_env_steps (None if there is none). Evaluations before the first gradient
+        step (warm-up) do not count: they score the untrained initial policy, which on tasks with
+        a survival bonus (Ant) can beat an early trained one."""
+        trained = self.grad_steps != 0
+        candidates = np.flatnonzero((self.env_steps >= from_env_steps) & trained & ~np.isnan(self.mean_return))
         return int(candidates[np.argmax(self.mean_return[candidates])]) if candidates.size else None
 
     def best_return(self, from_env_steps: float = 0) -> float:

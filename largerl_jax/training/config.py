@@ -97,6 +97,10 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     # evaluation record, 'sv/<network>/<layer>' (Bjorck et al. Fig. 5); costs SVDs at evaluation
     # time only.
     cfg.log_singular_values = False
+    # Effective rank srank_0.01 (Kumar et al. 2021; Ota et al. 2021 Sec. 4.1, App. A.4) of the
+    # critic's penultimate features, on this many stored transitions drawn with a fixed key, in
+    # every evaluation record ('srank', 'srank/q<i>'); one SVD per critic at evaluation time. 0: off.
+    cfg.srank_batch_size = 256
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
     cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
     cfg.checkpoint_every_env_steps = 100_000  # must be a multiple of the eval cadence; 0 = only at the end
@@ -131,6 +135,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         problems.append(
             f"warmup_env_steps={cfg.warmup_env_steps} leaves no training in total_env_steps={cfg.total_env_steps}"
         )
+    srank_rows = cfg.get("srank_batch_size", 0)
+    if isinstance(srank_rows, bool) or not isinstance(srank_rows, int) or srank_rows < 0:
+        problems.append(f"srank_batch_size={srank_rows!r} must be a non-negative int (0: no effective rank)")
     if cfg.agent.batch_size <= 0:
         problems.append(f"agent.batch_size must be positive (got {cfg.agent.batch_size})")
     elif cfg.warmup_env_steps < cfg.agent.batch_size:

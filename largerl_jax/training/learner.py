@@ -107,6 +107,11 @@ class Learner:
         batch = frames.gather(buffer, replay.sample_indices(buffer.core, key, math.prod(shape)))
         return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), batch)
 
+    def sample_uniform(self, ts: TrainState, key: jax.Array, batch_size: int):
+        """A uniform batch of ``batch_size`` stored transitions (frame stacks for pixel agents),
+        from any kind of replay: for analyses such as the critic's effective rank."""
+        return self._sample(self._uniform(ts.replay), key, (batch_size,))
+
     def store(self, ts: TrainState, trans) -> TrainState:
         """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``."""
         if self.pixels:

@@ -160,6 +160,10 @@ class SeedBatchedDeviceLoop:
     def agent(self):
         return self.loop.agent
 
+    @property
+    def learner(self):
+        return self.loop.learner
+
     def quantity_names(self) -> list[str]:
         """See Learner.quantity_names."""
         return self.loop.learner.quantity_names(self.spec)

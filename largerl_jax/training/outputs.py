@@ -1,8 +1,8 @@
 """The run folders of one compiled seed-batch: a single run is one folder of S seeds; a group of
 grid points sharing a program is P folders, point p owning rows p*S ... p*S+S-1 of the batch.
 
-Every folder is a complete run folder of its own (config.json, metrics.jsonl, checkpoints/ of
-its S rows), so the tools that read run folders (report, video, export, landscape) need not know
+Every folder is a complete run folder of its own (config.json, metrics.jsonl, the same scalars
+as TensorBoard event files in tensorboard/seed_<seed>/, checkpoints/ of its S rows), so the tools that read run folders (report, video, export, landscape) need not know
 that the run was part of a grid. A group resumes from the newest checkpoint step that every one
 of its folders completed.
 """
@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.tensorboard import TensorBoardLog
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +47,13 @@ class Outputs:
             raise ValueError("--resume needs --workdir")
         self.ckpts: list[Checkpointer] = []
         self.metrics_paths: list[str] = []
+        self.boards: list[TensorBoardLog] = []  # event files beside metrics.jsonl, always equal to it
         if self.enabled:
             for p in points:
                 run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume, p.cfg.matmul_precision)
                 self.metrics_paths.append(os.path.join(p.workdir, "metrics.jsonl"))
                 self.ckpts.append(Checkpointer(os.path.join(p.workdir, "checkpoints")))
+                self.boards.append(TensorBoardLog(p.workdir))
 
     # --- resumption ----------------------------------------------------------------------------
 
@@ -106,12 +109,17 @@ class Outputs:
         if resumed_env_steps is None:
             for path in self.metrics_paths:
                 metrics_io.write(path, [])
-            return [[] for _ in self.points]
-        return [metrics_io.truncate_to(path, resumed_env_steps) for path in self.metrics_paths]
+            kept = [[] for _ in self.points]
+        else:
+            kept = [metrics_io.truncate_to(path, resumed_env_steps) for path in self.metrics_paths]
+        for board, records in zip(self.boards, kept):
+            board.rewrite(records)
+        return kept
 
     def append_records(self, p: int, records: list[dict]) -> None:
         if self.enabled:
             metrics_io.append(self.metrics_paths[p], records)
+            self.boards[p].add(records)
 
     def latest_checkpoint(self) -> int | None:
         return self.ckpts[0].latest_step() if self.enabled else None
@@ -126,3 +134,5 @@ class Outputs:
     def close(self) -> None:
         for c in self.ckpts:
             c.close()
+        for board in self.boards:
+            board.close()

@@ -16,8 +16,8 @@ import numpy as np
 from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
-from largerl_jax.networks import dense_singular_values
 from largerl_jax.replay import frames
+from largerl_jax.training.eval_metrics import singular_value_fn, srank_fn
 from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner, PrioritySettings
@@ -272,7 +272,7 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
     t_start = time.perf_counter()
     window = _Window()
     divergence = _Divergence(labels, driver.quantity_names(), outputs.checkpoint_dirs())
-    spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
+    evals = _eval_metrics(cfg, driver)
     try:
         for index in range(done_segments, len(segments)):
             iterations, phase = segments[index]
@@ -286,7 +286,7 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
             if phase == "train" and shrinking.due(cfg, start, env_steps, last):
                 cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, build, seeds)
                 ts = _shard_seeds(ts)
-                spectra = singular_value_fn(driver.agent) if cfg.get("log_singular_values") else None
+                evals = _eval_metrics(cfg, driver)
             divergence.update(metrics, start)
             invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
             if invalid is not None and invalid.any():
@@ -303,8 +303,8 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
                 returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [P*S, E]
                 wall = wall_offset + time.perf_counter() - t_start
                 stats = window.means()
-                if spectra is not None:
-                    stats.update({k: np.asarray(v, np.float64) for k, v in spectra(ts.agent).items()})
+                for fn in evals:
+                    stats.update({k: np.asarray(v, np.float64) for k, v in fn(ts).items()})
                 if shrinking.pruning_enabled(cfg):
                     stats.update(shrinking.param_counts(cfg, driver, ts))
                 for p in range(num_points):
@@ -346,6 +346,17 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
     return records
 
 
+def _eval_metrics(cfg, driver) -> list:
+    """The evaluation-time analyses of the run: each maps the train state to {name: [rows]}."""
+    fns = []
+    if cfg.get("log_singular_values"):
+        spectra = singular_value_fn(driver.agent)
+        fns.append(lambda ts: spectra(ts.agent))
+    if cfg.get("srank_batch_size"):
+        fns.append(srank_fn(driver.learner, cfg.srank_batch_size))
+    return fns
+
+
 def _shard_seeds(ts):
     """Seeds (and grid points) are independent: with several local devices, split the rows over
     them. Under jax.distributed each process trains its own points on its own devices."""
@@ -354,20 +365,6 @@ def _shard_seeds(ts):
         return ts
     mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
     return jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
-
-
-def singular_value_fn(agent):
-    """Jitted: seed-batched agent state -> {'sv/<network>/<layer>': [S]} (see
-    networks.dense_singular_values)."""
-
-    def one_seed(agent_state):
-        return {
-            f"sv/{net}/{layer}": value
-            for net, (_, variables) in agent.networks(agent_state).items()
-            for layer, value in dense_singular_values(variables).items()
-        }
-
-    return jax.jit(jax.vmap(one_seed))
 
 
 class _Divergence:

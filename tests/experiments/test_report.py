@@ -138,6 +138,8 @@ def _grid(path, axes, points, returns):
         os.makedirs(d)
         if values is None:  # started, nothing evaluated yet
             continue
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"name": f"g/{name}", "total_env_steps": max(values), "_num_seeds": 2}, f)
         recs = [{"seed": s, "env_steps": step, "grad_steps": step, "eval_return": v}
                 for step, per_seed in values.items() for s, v in enumerate(per_seed)]
         records_io.write(os.path.join(d, "metrics.jsonl"), recs)

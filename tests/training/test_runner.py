@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from largerl_jax import replay
+from largerl_jax.training.tensorboard import read_scalars
 from largerl_jax.training import DivergenceError, make_driver, plan_segments, run, run_config, validate
 
 SKIP = {"wall_time_s"}
@@ -82,6 +83,21 @@ def test_metrics_records_and_files(tiny_pendulum, tmp_path):
     assert records[-1]["grad_steps"] == (1600 - 400) // 4 * 2
     on_disk = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert on_disk == records
+    # the critic's effective rank at every evaluation: at most its 16 penultimate units
+    for r in records:
+        assert 1 <= r["srank"] <= 16 and r["srank/q0"] == int(r["srank/q0"]) and "srank/q1" in r
+    # TensorBoard holds every numeric scalar of metrics.jsonl, read back with tensorboard's reader
+    boards = read_scalars(str(tmp_path))
+    assert sorted(boards) == [0, 1]
+    for r in records:
+        for key, value in r.items():
+            if key in ("seed", "env_steps") or value is None:
+                continue
+            steps = dict(boards[r["seed"]][key])
+            np.testing.assert_allclose(steps[r["env_steps"]], float(value), rtol=1e-6, err_msg=key)
+    assert sum(len(v) for v in boards[0].values()) == sum(
+        1 for r in records if r["seed"] == 0 for k, v in r.items() if k not in ("seed", "env_steps") and v is not None
+    )
     saved = json.load(open(tmp_path / "config.json"))
     assert saved["agent"]["name"] == "sac" and saved["_num_seeds"] == 2 and saved["_package_version"]
     (origin,) = json.load(open(tmp_path / "provenance.json"))["runs"]
@@ -110,6 +126,8 @@ def test_resume_matches_uninterrupted(tiny_pendulum, tmp_path):
     _assert_records_close(full, resumed, rtol=1e-6, atol=1e-6)
     on_disk = [json.loads(line) for line in open(part / "metrics.jsonl")]
     assert [r["env_steps"] for r in on_disk] == [r["env_steps"] for r in full]
+    # the event files were rewritten from the truncated metrics: one value per evaluation
+    assert [step for step, _ in read_scalars(str(part))[1]["eval_return"]] == [400, 800, 1200, 1600]
     with pytest.raises(ValueError, match="seeds"):
         run(cfg, workdir=str(part), num_seeds=3, resume=True, progress=False)
     cfg.agent.gamma = 0.5
