@@ -87,7 +87,7 @@ def test_grid_json_and_one_program_per_shape(grid_dir):
 
 def test_each_scalar_point_equals_its_run_alone(grid_dir):
     """Also covers --resume: the units8 points were interrupted and resumed."""
-    for name in (*SCALAR_POINTS, "lr0.001_units8"):
+    for name in ("lr0.001_units16", "lr0.001_units8"):  # the other points share these programs
         lr, units = name[2:].split("_units")
         cfg = apply_overrides(get_config("pendulum_sac"), TINY + [
             ("agent.actor_lr", lr), ("agent.critic_lr", lr), ("agent.alpha_lr", lr),
