@@ -11,9 +11,9 @@ checkpoints.
 
 Several hosts: start one process per host, each with the same arguments plus
 ``--distributed`` (jax.distributed reads the cluster from Slurm and the like) or
-``--coordinator=HOST:PORT --num-processes=N --process-id=I``. Process I trains the points
-I, I+N, I+2N, ... (each on its own local devices) and writes their folders, which must be on a
-file system every process sees; the processes meet at the end and process 0 prints the summary.
+``--coordinator=HOST:PORT --num-processes=N --process-id=I``. Every program's rows are then
+split over the devices of all processes, which run the programs together; process 0 writes the
+run folders (on a file system every process sees) and prints the summary.
 
 Exit codes: 0 done; 2 bad input; 3 every seed of some program diverged; 4 done, some seeds diverged.
 """
@@ -27,13 +27,11 @@ import sys
 import time
 
 import jax
-import numpy as np
-from jax.experimental import multihost_utils
 
 from experiments.cli import config_from_args
 from experiments.configs import grids, is_grid
 from experiments.overrides import parse_value
-from largerl_jax.training import DiskFullError, DivergenceError, run_points, validate
+from largerl_jax.training import DiskFullError, DivergenceError, devices, run_points, validate
 from largerl_jax.training.outputs import Point
 
 DONE_FILE = "DONE"  # in a point's folder once its run finished
@@ -147,13 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir = args.workdir or os.path.join("runs", f"{args.config}-{time.strftime('%Y%m%d-%H%M%S')}")
     rank, world = jax.process_index(), jax.process_count()
-    mine = {p.name for i, p in enumerate(points) if i % world == rank}
     print(f"grid {args.config}: {len(points)} points in {len(groups)} program(s), {args.seeds} seed(s) each, "
-          f"workdir {workdir}" + (f"; process {rank} of {world} trains {len(mine)}" if world > 1 else ""), file=sys.stderr)
+          f"workdir {workdir}; rows split over {len(jax.devices())} device(s)"
+          + (f" of {world} processes (this is process {rank})" if world > 1 else ""), file=sys.stderr)
     for carried, group in groups:
-        own = [p.name for p in group if p.name in mine]
-        if own:
-            print(f"  program carrying {list(carried) or 'nothing'}: {', '.join(own)}", file=sys.stderr)
+        print(f"  program carrying {list(carried) or 'nothing'}: {', '.join(p.name for p in group)}", file=sys.stderr)
     if args.dry_run:
         return 0
     data = _grid_json(args.config, grids.GRIDS.get(args.config, {}).get("base", args.config), axes, groups)
@@ -162,14 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileExistsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    _sync(world, "grid folder checked")
+    devices.barrier("grid folder checked")
     if fresh and rank == 0:
         _write_grid_json(workdir, data)
-    _sync(world, "grid.json written")
+    devices.barrier("grid.json written")
 
     status, finals = 0, {}
     for carried, group in groups:
-        group = [p for p in group if p.name in mine]
         todo = [p for p in group if not (args.resume and os.path.exists(os.path.join(workdir, p.name, DONE_FILE)))]
         for p in group:
             if p not in todo:
@@ -188,37 +183,19 @@ def main(argv: list[str] | None = None) -> int:
             status = 3
             continue
         for pt, recs in zip(run_pts, records):
-            with open(os.path.join(pt.workdir, DONE_FILE), "w") as f:
-                f.write("finished\n")
+            if rank == 0:
+                with open(os.path.join(pt.workdir, DONE_FILE), "w") as f:
+                    f.write("finished\n")
             finals[pt.name] = _final_returns(recs)
-            if any(r.get("diverged") for r in recs if r["env_steps"] == recs[-1]["env_steps"]):
+            if recs and any(r.get("diverged") for r in recs if r["env_steps"] == recs[-1]["env_steps"]):
                 status = max(status, 4) if status != 3 else status
-    _summary(points, finals, args.seeds, world)
+        devices.barrier(f"program {todo[0].name} done")
+    if rank == 0:
+        for p in points:
+            row = finals.get(p.name)
+            print(f"{p.name}: " + ("no result in this invocation" if row is None else
+                                   "final eval_return " + " ".join(f"{x:.1f}" for x in row)))
     return status
-
-
-def _sync(world: int, name: str) -> None:
-    if world > 1:
-        multihost_utils.sync_global_devices(name)
-
-
-def _summary(points, finals: dict, num_seeds: int, world: int) -> None:
-    """Each point's final returns, gathered from every process to process 0, which prints them."""
-    table = np.full((len(points), num_seeds), np.nan)
-    for i, p in enumerate(points):
-        values = finals.get(p.name, [])
-        table[i, : len(values)] = values
-    if world > 1:
-        gathered = np.asarray(multihost_utils.process_allgather(table))  # [world, P, S]
-        table = np.where(np.isnan(gathered), np.inf, gathered).min(axis=0)  # each point has one owner
-        table[np.isinf(table)] = np.nan
-    if jax.process_index() != 0:
-        return
-    for p, row in zip(points, table):
-        if np.isnan(row).all():
-            print(f"{p.name}: no result in this invocation")
-        else:
-            print(f"{p.name}: final eval_return " + " ".join(f"{x:.1f}" for x in row))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import orbax.checkpoint as ocp
+
+from largerl_jax.training import devices
 
 MARKER = "COMPLETE"
 # Written in the checkpoint directory when it starts using markers; a directory with steps but
@@ -43,17 +44,6 @@ def _refill_empty(abstract, restored):
     return jax.tree.unflatten(treedef, filled)
 
 
-def _multi_process() -> bool:
-    return jax.process_count() > 1
-
-
-# Under jax.distributed, Orbax saves jax.Arrays only as global arrays spanning the processes; a
-# process's own run folders hold process-local state, which it therefore saves (and restores)
-# as NumPy arrays.
-def _host_local(tree):
-    return jax.device_get(tree) if _multi_process() else tree
-
-
 def _fsync_dir(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -73,22 +63,12 @@ class Checkpointer:
         self.max_to_keep = max_to_keep
         # No Orbax max_to_keep: it prunes before our marker is written, so a kill right after
         # could leave no complete step. We prune ourselves once the new step is marked.
-        # Under jax.distributed every process owns its own run folders (a grid's points are split
-        # over the processes): each process is the primary and only member for its checkpoints.
-        options = None
-        if _multi_process():
-            me = jax.process_index()
-            os.makedirs(directory, exist_ok=True)  # Orbax creates it only for the default process set
-            options = ocp.CheckpointManagerOptions(
-                create=False,
-                # Orbax's background save thread waits at a barrier of every process; the
-                # processes save different folders at different times, so save synchronously.
-                enable_async_checkpointing=False,
-                multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me}),
-            )
-        self.manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
-        if not os.path.exists(os.path.join(self.directory, MARKED_DIR)):
+        # Under jax.distributed every process writes its shards of the (global) train state
+        # and Orbax's primary process the rest; our markers and deletions are process 0's.
+        self.manager = ocp.CheckpointManager(os.path.abspath(directory))
+        if not os.path.exists(os.path.join(self.directory, MARKED_DIR)) and devices.is_writer():
             self._adopt_unmarked()
+        devices.barrier(f"checkpoints opened {self.directory}")
 
     def _adopt_unmarked(self) -> None:
         steps = self.manager.all_steps()  # Orbax lists only steps it finished writing
@@ -121,7 +101,7 @@ class Checkpointer:
         self.discard_torn()
         self.manager.save(
             step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(_host_local(_drop_empty(state))), meta=ocp.args.JsonSave(meta)),
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_drop_empty(state)), meta=ocp.args.JsonSave(meta)),
             force=True,  # the runner decides when to save; never skip silently
         )
         self.manager.wait_until_finished()
@@ -133,36 +113,44 @@ class Checkpointer:
             self._delete(old)
 
     def _mark(self, step: int) -> None:
-        path = os.path.join(self._step_dir(step), MARKER)
-        with open(path, "w") as f:
-            f.write(f"step {step} complete\n")
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(self._step_dir(step))
+        devices.barrier(f"saved {self.directory} {step}")  # every process's shards are written
+        if devices.is_writer():
+            path = os.path.join(self._step_dir(step), MARKER)
+            with open(path, "w") as f:
+                f.write(f"step {step} complete\n")
+                f.flush()
+                os.fsync(f.fileno())
+            _fsync_dir(self._step_dir(step))
+        devices.barrier(f"marked {self.directory} {step}")
 
     def _delete(self, step: int) -> None:
         # Unmark first: a kill halfway through the deletion then leaves a torn step, not a
         # complete-looking one with files missing.
         marker = os.path.join(self._step_dir(step), MARKER)
-        if os.path.exists(marker):
+        if devices.is_writer() and os.path.exists(marker):
             os.remove(marker)
             _fsync_dir(self._step_dir(step))
-        self.manager.delete(step)
+        devices.barrier(f"unmarked {self.directory} {step}")
+        self.manager.delete(step)  # collective under jax.distributed
 
     def discard_torn(self) -> list[int]:
         """Deletes, with a message each, steps whose write never finished: Orbax temporary
         directories and step directories without our marker. Returns their steps."""
+        devices.barrier(f"discarding torn {self.directory}")  # every process sees the same folder
         torn = []
         for name in sorted(os.listdir(self.directory)):
             m = _ORBAX_TMP.match(name)
             if m:
-                _say(f"skipping torn step {m.group(1)}: its write was interrupted (Orbax temporary directory {name})")
-                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
                 torn.append(int(m.group(1)))
+                if devices.is_writer():
+                    _say(f"skipping torn step {m.group(1)}: its write was interrupted (Orbax temporary directory {name})")
+                    shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+        devices.barrier(f"discarded temporary {self.directory}")
         for step in self.manager.all_steps():
             if not self.is_complete(step):
-                _say(f"skipping torn step {step}: no {MARKER} marker (killed while saving or pruning it)")
-                self.manager.delete(step)
+                if devices.is_writer():
+                    _say(f"skipping torn step {step}: no {MARKER} marker (killed while saving or pruning it)")
+                self.manager.delete(step)  # collective under jax.distributed
                 torn.append(step)
         return sorted(torn)
 
@@ -207,14 +195,16 @@ class Checkpointer:
         return self.manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
     def _load(self, abstract_state, step: int):
-        target = _drop_empty(abstract_state)
-        if _multi_process():
-            target = jax.tree.map(lambda a: np.empty(a.shape, a.dtype), target)
+        # Orbax records the writer's device layout; a reader on another topology (a run
+        # trained over several processes, read by one) must name its own.
+        target = jax.tree.map(
+            lambda a: a if a.sharding is not None else jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=devices.replicated()),
+            _drop_empty(abstract_state),
+        )
         restored = self.manager.restore(
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
         )
-        state = jax.tree.map(jnp.asarray, restored.state)
-        return _refill_empty(abstract_state, state), restored.meta
+        return _refill_empty(abstract_state, restored.state), restored.meta
 
     def _set_aside(self, step: int) -> None:
         dest = os.path.join(self.directory, f"damaged_{step}_{time.strftime('%Y%m%d-%H%M%S')}")

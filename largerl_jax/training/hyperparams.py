@@ -10,7 +10,6 @@ periods, the pruning schedule) cannot be carried; a grid compiles such points se
 """
 from __future__ import annotations
 
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -93,8 +92,8 @@ def stacked(point_cfgs: list, keys: list[str], num_seeds: int) -> dict | None:
     p*S ... p*S+S-1): a nested dict of float32 [P*S] arrays, or None when nothing is carried."""
     if not keys:
         return None
-    values = {k: np.repeat(np.asarray([float(_get(c, k)) for c in point_cfgs], np.float32), num_seeds) for k in keys}
-    return nested({k: jnp.asarray(v) for k, v in values.items()})
+    # host arrays: the runner places them with the rows of the batch
+    return nested({k: np.repeat(np.asarray([float(_get(c, k)) for c in point_cfgs], np.float32), num_seeds) for k in keys})
 
 
 def substitute(cfg, hparams: dict | None):

@@ -15,6 +15,7 @@ import os
 import jax
 import jax.numpy as jnp
 
+from largerl_jax.training import devices
 from largerl_jax.training import records as metrics_io
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.checkpoint import Checkpointer
@@ -34,6 +35,14 @@ def config_json(cfg) -> str:
     return cfg.to_json_best_effort(indent=2, sort_keys=True)
 
 
+def _placed(abstract, sharding):
+    """Under jax.distributed, Orbax restores global arrays only with their sharding given."""
+    if not devices.multi_process():
+        return abstract
+    where = sharding()
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=where), abstract)
+
+
 class Outputs:
     """Folders, metrics files and checkpoints of the points of a seed-batch."""
 
@@ -45,15 +54,20 @@ class Outputs:
         self.enabled = all(written)
         if resume and not self.enabled:
             raise ValueError("--resume needs --workdir")
+        # Under jax.distributed, process 0 writes the files; every process takes part in the
+        # (collective) checkpoints.
+        self.writes = self.enabled and devices.is_writer()
         self.ckpts: list[Checkpointer] = []
         self.metrics_paths: list[str] = []
         self.boards: list[TensorBoardLog] = []  # event files beside metrics.jsonl, always equal to it
         if self.enabled:
             for p in points:
-                run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume, p.cfg.matmul_precision)
                 self.metrics_paths.append(os.path.join(p.workdir, "metrics.jsonl"))
-                self.ckpts.append(Checkpointer(os.path.join(p.workdir, "checkpoints")))
-                self.boards.append(TensorBoardLog(p.workdir))
+                if self.writes:
+                    run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume, p.cfg.matmul_precision)
+                    self.boards.append(TensorBoardLog(p.workdir))
+            devices.barrier("run folders prepared")
+            self.ckpts = [Checkpointer(os.path.join(p.workdir, "checkpoints")) for p in points]
 
     # --- resumption ----------------------------------------------------------------------------
 
@@ -84,8 +98,8 @@ class Outputs:
         loads, falling back past damaged ones), and the meta. ``abstract_rows(p)`` is point p's
         abstract train state of S rows."""
         if len(self.points) == 1:
-            return self.ckpts[0].restore(abstract_rows(0))
-        parts = [c.restore(abstract_rows(p), step=step)[0] for p, c in enumerate(self.ckpts)]
+            return self.ckpts[0].restore(_placed(abstract_rows(0), devices.rows_sharding))
+        parts = [c.restore(_placed(abstract_rows(p), devices.replicated), step=step)[0] for p, c in enumerate(self.ckpts)]
         return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts), self.ckpts[0].meta_at(step)
 
     # --- writing -------------------------------------------------------------------------------
@@ -106,6 +120,8 @@ class Outputs:
         truncated to them), or none for a fresh start (the files are emptied)."""
         if not self.enabled:
             return [[] for _ in self.points]
+        if not self.writes:  # process 0 keeps the files and reports; the others track nothing
+            return [[] for _ in self.points]
         if resumed_env_steps is None:
             for path in self.metrics_paths:
                 metrics_io.write(path, [])
@@ -117,7 +133,7 @@ class Outputs:
         return kept
 
     def append_records(self, p: int, records: list[dict]) -> None:
-        if self.enabled:
+        if self.writes:
             metrics_io.append(self.metrics_paths[p], records)
             self.boards[p].add(records)
 

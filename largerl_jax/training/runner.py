@@ -16,6 +16,7 @@ import numpy as np
 from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
+from largerl_jax.envs.registry import is_host_env_name
 from largerl_jax.replay import frames
 from largerl_jax.training.eval_metrics import singular_value_fn, srank_fn
 from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
@@ -24,7 +25,7 @@ from largerl_jax.training.learner import Learner, PrioritySettings
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
 from largerl_jax.training.outputs import Outputs, Point, config_json
-from largerl_jax.training import hyperparams, shrinking
+from largerl_jax.training import devices, hyperparams, shrinking
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
@@ -108,7 +109,7 @@ def _crossed(start: int, end: int, every: int) -> bool:
 
 
 def _to_host(metrics: dict) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, dtype=np.float64) for k, v in metrics.items()}
+    return {k: devices.to_host(v).astype(np.float64) for k, v in metrics.items()}
 
 
 class _Window:
@@ -220,10 +221,10 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     cfg = points[0].cfg  # the shapes and schedule of every point
     num_points, rows = len(points), len(points) * num_seeds
-    devices = jax.local_devices()
-    if len(devices) > 1 and rows % len(devices):
-        what = f"--seeds={num_seeds}" if num_points == 1 else f"{num_points} points x {num_seeds} seeds"
-        raise ValueError(f"{what} must be a multiple of the {len(devices)} devices: seeds are split evenly over the devices")
+    devices.check_rows(rows, f"--seeds={num_seeds}" if num_points == 1 else f"{num_points} points x {num_seeds} seeds")
+    if devices.multi_process() and (shrinking.pruning_enabled(cfg) or is_host_env_name(cfg.env.name)):
+        raise ValueError("runs over several processes (jax.distributed) need on-device envs and no pruning "
+                         "(shrinking reads the whole state on one host)")
     outputs = Outputs(points, num_seeds, resume)
     # Row r is seed cfg.seed + (r % S) of point r // S, as in a run of that point alone.
     seeds = [p.cfg.seed + i for p in points for i in range(num_seeds)]
@@ -263,10 +264,11 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
         done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
         records = outputs.start_records(meta["env_steps"])
     else:
-        ts = driver.init(jnp.stack([jax.random.PRNGKey(s) for s in seeds]), cfg.replay_capacity, hparams)
+        keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds])
+        ts = driver.init(devices.put_rows(keys), cfg.replay_capacity, devices.put_rows(hparams))
         records = outputs.start_records(None)
 
-    ts = _shard_seeds(ts)
+    ts = devices.put_rows(ts)
     env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
     bar = Progress(cfg.total_env_steps, enabled=progress)
     t_start = time.perf_counter()
@@ -285,7 +287,7 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
             last = index == len(segments) - 1
             if phase == "train" and shrinking.due(cfg, start, env_steps, last):
                 cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, build, seeds)
-                ts = _shard_seeds(ts)
+                ts = devices.put_rows(ts)
                 evals = _eval_metrics(cfg, driver)
             divergence.update(metrics, start)
             invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
@@ -298,13 +300,13 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
                 )
             window.add(metrics, phase)
             eval_mean = None
-            grad_steps = int(np.asarray(ts.grad_steps)[0])
+            grad_steps = int(devices.to_host(ts.grad_steps)[0])
             if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
-                returns = np.asarray(driver.evaluate(ts), dtype=np.float64)  # [P*S, E]
+                returns = devices.to_host(driver.evaluate(ts)).astype(np.float64)  # [P*S, E]
                 wall = wall_offset + time.perf_counter() - t_start
                 stats = window.means()
                 for fn in evals:
-                    stats.update({k: np.asarray(v, np.float64) for k, v in fn(ts).items()})
+                    stats.update(_to_host(fn(ts)))
                 if shrinking.pruning_enabled(cfg):
                     stats.update(shrinking.param_counts(cfg, driver, ts))
                 for p in range(num_points):
@@ -355,16 +357,6 @@ def _eval_metrics(cfg, driver) -> list:
     if cfg.get("srank_batch_size"):
         fns.append(srank_fn(driver.learner, cfg.srank_batch_size))
     return fns
-
-
-def _shard_seeds(ts):
-    """Seeds (and grid points) are independent: with several local devices, split the rows over
-    them. Under jax.distributed each process trains its own points on its own devices."""
-    devices = jax.local_devices()
-    if len(devices) == 1:
-        return ts
-    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
-    return jax.device_put(ts, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
 class _Divergence:

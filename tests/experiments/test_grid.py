@@ -14,6 +14,7 @@ from experiments import grid as grid_cli
 from experiments.configs import get_config, grids
 from experiments.overrides import apply_overrides
 from largerl_jax.training import run
+from largerl_jax.training.restore import restore_agent
 
 # A tiny Pendulum SAC (16-wide nets, 1.2K env steps); one override list for the CLI and for the
 # configs of the runs alone.
@@ -164,9 +165,13 @@ def test_two_processes_with_jax_distributed_write_every_point(grid_dir, tmp_path
     ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert "process 0 of 2 trains 1" in outs[0] and "process 1 of 2 trains 1" in outs[1]
+    assert "rows split over 2 device(s) of 2 processes (this is process 1)" in outs[1]
     for name in SCALAR_POINTS:
         assert os.path.exists(os.path.join(wd, name, "DONE"))
         _assert_same(_records(os.path.join(wd, name)), _records(os.path.join(grid_dir, name)))
-    # process 0 prints every point's result, gathered from both processes
+    # process 0 prints every point's result, its rows gathered from both processes
     assert all(f"{name}: final eval_return" in outs[0] for name in SCALAR_POINTS)
+    # the checkpoint both processes wrote together restores in one process
+    lr = [(f"agent.{k}_lr", "0.001") for k in ("actor", "critic", "alpha")]
+    restored = restore_agent(apply_overrides(get_config("pendulum_sac"), TINY + lr), os.path.join(wd, SCALAR_POINTS[1]), 2, 1)
+    assert restored.meta["env_steps"] == 1200

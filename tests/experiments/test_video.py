@@ -61,7 +61,7 @@ def test_default_seed_is_the_best_final_evaluation(tmp_path):
 
 def test_saved_config_is_rebuilt_exactly(tmp_path):
     base = get_config("ant_sac_grid_fig4")
-    _, point = grid_points("ant_sac_grid_fig4", base)[-1]  # named GRID/POINT, widths differ from the base
+    point = grid_points("ant_sac_grid_fig4", base)[-1].cfg  # named GRID/POINT, widths differ from the base
     point.env.backend = "generalized"  # a FieldReference
     saved = json.loads(point.to_json_best_effort())
     with open(tmp_path / "config.json", "w") as f:
