@@ -71,7 +71,8 @@ def table1_markdown(runs: list[tuple[Run, str]], notes: list[str]) -> str | None
             best = max(x for (e, aa, _), x in value.items() if e == env and aa == a and not math.isnan(x))
             row.append(f"**{text}**" if v == best else text)
         lines.append(f"| {env} | " + " | ".join(row) + " |")
-    lines += ["", "Highest average return: max over evaluations of the mean over seeds; bold: best of the "
+    lines += ["", "Highest average return: max over evaluations after the first gradient step (warm-up "
+              "evaluations of the untrained policy left out) of the mean over seeds; bold: best of the "
               "environment and algorithm; —: no run. † unfinished run (its last evaluation is before "
               "total_env_steps).", "", "Runs:"]
     for (env, a, m), run in sorted(cells.items(), key=lambda kv: (envs.index(kv[0][0]), columns.index(kv[0][1:]))):

@@ -91,7 +91,10 @@ class Checkpointer:
         return os.path.exists(os.path.join(self._step_dir(step), MARKER))
 
     def complete_steps(self) -> list[int]:
-        return sorted(s for s in self.manager.all_steps() if self.is_complete(s))
+        # From the folder itself, not Orbax's per-process cache of it: under jax.distributed
+        # every process must see the same steps to take the same (collective) deletions.
+        names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
+        return sorted(int(n) for n in names if n.isdigit() and self.is_complete(int(n)))
 
     def latest_step(self) -> int | None:
         steps = self.complete_steps()
@@ -109,7 +112,9 @@ class Checkpointer:
         if slow > 0:
             time.sleep(slow)
         self._mark(step)
-        for old in self.complete_steps()[: -self.max_to_keep]:
+        stale = self.complete_steps()[: -self.max_to_keep]
+        devices.barrier(f"listed {self.directory} {step}")  # before anyone unmarks one of them
+        for old in stale:
             self._delete(old)
 
     def _mark(self, step: int) -> None:
@@ -131,28 +136,31 @@ class Checkpointer:
             os.remove(marker)
             _fsync_dir(self._step_dir(step))
         devices.barrier(f"unmarked {self.directory} {step}")
+        if devices.multi_process():
+            self.manager.reload()
         self.manager.delete(step)  # collective under jax.distributed
 
     def discard_torn(self) -> list[int]:
         """Deletes, with a message each, steps whose write never finished: Orbax temporary
         directories and step directories without our marker. Returns their steps."""
-        devices.barrier(f"discarding torn {self.directory}")  # every process sees the same folder
-        torn = []
-        for name in sorted(os.listdir(self.directory)):
-            m = _ORBAX_TMP.match(name)
-            if m:
-                torn.append(int(m.group(1)))
-                if devices.is_writer():
-                    _say(f"skipping torn step {m.group(1)}: its write was interrupted (Orbax temporary directory {name})")
-                    shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
-        devices.barrier(f"discarded temporary {self.directory}")
-        for step in self.manager.all_steps():
-            if not self.is_complete(step):
-                if devices.is_writer():
-                    _say(f"skipping torn step {step}: no {MARKER} marker (killed while saving or pruning it)")
-                self.manager.delete(step)  # collective under jax.distributed
-                torn.append(step)
-        return sorted(torn)
+        # Every process lists the same folder before anyone changes it, so that all of them
+        # take the same (collective) deletions.
+        devices.barrier(f"discarding torn {self.directory}")
+        names = sorted(os.listdir(self.directory))
+        temporary = [(name, int(m.group(1))) for name in names if (m := _ORBAX_TMP.match(name))]
+        unmarked = [int(n) for n in names if n.isdigit() and not self.is_complete(int(n))]
+        devices.barrier(f"listed torn {self.directory}")
+        for name, step in temporary:
+            if devices.is_writer():
+                _say(f"skipping torn step {step}: its write was interrupted (Orbax temporary directory {name})")
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+        for step in unmarked:
+            if devices.is_writer():
+                _say(f"skipping torn step {step}: no {MARKER} marker (killed while saving or pruning it)")
+            self.manager.delete(step)  # collective under jax.distributed
+        if temporary or unmarked:
+            self.manager.reload()
+        return sorted([s for _, s in temporary] + unmarked)
 
     def restore(self, abstract_state, step: int | None = None):
         """The train state and meta of ``step``, or of the newest complete step that loads."""

@@ -164,7 +164,7 @@ def test_two_processes_with_jax_distributed_write_every_point(grid_dir, tmp_path
         for i in range(2)
     ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [p.returncode for p in procs] == [0, 0], [o[-4000:] for o in outs]
     assert "rows split over 2 device(s) of 2 processes (this is process 1)" in outs[1]
     for name in SCALAR_POINTS:
         assert os.path.exists(os.path.join(wd, name, "DONE"))
