@@ -172,9 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         if not todo:
             continue
         run_pts = [Point(p.cfg, os.path.join(workdir, p.name), p.name) for p in todo]
-        resume = args.resume and any(os.path.exists(os.path.join(pt.workdir, "config.json")) for pt in run_pts)
         try:
-            records = run_points(run_pts, args.seeds, carried, resume=resume, progress=not args.no_progress)
+            records = run_points(run_pts, args.seeds, carried, resume=args.resume, progress=not args.no_progress)
         except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

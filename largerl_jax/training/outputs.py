@@ -64,7 +64,11 @@ class Outputs:
             for p in points:
                 self.metrics_paths.append(os.path.join(p.workdir, "metrics.jsonl"))
                 if self.writes:
-                    run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume, p.cfg.matmul_precision)
+                    # --resume on a folder the run never reached starts it (a preemptible job
+                    # always passes --resume)
+                    started = os.path.exists(os.path.join(p.workdir, run_workdir.CONFIG_FILE))
+                    run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume and started,
+                                        p.cfg.matmul_precision)
                     self.boards.append(TensorBoardLog(p.workdir))
             devices.barrier("run folders prepared")
             self.ckpts = [Checkpointer(os.path.join(p.workdir, "checkpoints")) for p in points]
