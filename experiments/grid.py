@@ -4,7 +4,7 @@
 NAME is a grid config (experiments/configs/grids.py) or any config given ``--axis`` flags (an
 axis is a config key or an alias: units, layers, lr). Points that differ only in scalar
 hyperparameters the train state can carry run as ONE compiled program, vmapped with the seeds
-(point-major rows, split over the local devices); points that change shapes compile separately.
+(point-major rows, split over all devices); points that change shapes compile separately.
 DIR receives grid.json and one complete run folder per point (DIR/POINT); ``--resume``
 continues a partly finished grid: finished points are skipped, the others resume from their
 checkpoints.

@@ -175,8 +175,10 @@ def run_points(
     """Train ``num_seeds`` seeds of every point in ONE vmapped program: the points' configs may
     differ only in the ``carried`` keys (training.hyperparams), whose values ride in the train
     state. The batch is point-major (point p's seeds are rows p*S ... p*S+S-1) and split over
-    the local devices. Each point writes its own run folder; returns each point's records.
-    ``DivergenceError`` is raised only when every row of the batch has diverged."""
+    every device of the job (training.devices). Each point writes its own run folder; returns
+    each point's records (under jax.distributed, process 0 returns them all, the other
+    processes only this invocation's). ``DivergenceError`` is raised only when every row of the
+    batch has diverged."""
     base = points[0].cfg
     validate(base)
     _check_same_program(points, carried)

@@ -22,6 +22,9 @@ def tiny_pendulum():
         cfg.log_every_env_steps = 400
         cfg.eval_every_env_steps = 400
         cfg.checkpoint_every_env_steps = 800
+        # The effective rank costs one more compiled program per run; the tests that check it
+        # turn it on (test_runner.test_metrics_records_and_files, the grid tests).
+        cfg.srank_batch_size = 0
         return cfg
 
     return make

@@ -63,6 +63,7 @@ def test_validate_rejects_inconsistent_configs(tiny_pendulum):
 
 def test_metrics_records_and_files(tiny_pendulum, tmp_path):
     cfg = tiny_pendulum()
+    cfg.srank_batch_size = 256  # the default
     records = run(cfg, workdir=str(tmp_path), num_seeds=2, progress=False)
     assert [r["env_steps"] for r in records] == [400, 400, 800, 800, 1200, 1200, 1600, 1600]
     assert [r["seed"] for r in records[:2]] == [0, 1]
