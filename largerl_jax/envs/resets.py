@@ -42,6 +42,11 @@ def max_resets_per_step(batch: int) -> int:
 
 def reset_where(reset_batch, done: jax.Array, draw: jax.Array, stepped):
     """``stepped`` with the envs that ended (``done`` [B]) replaced by ``reset_batch(draw)``'s."""
+    with jax.named_scope("env_reset"):
+        return _reset_where(reset_batch, done, draw, stepped)
+
+
+def _reset_where(reset_batch, done, draw, stepped):
     batch = done.shape[0]
     k = max_resets_per_step(batch)
 

@@ -139,7 +139,8 @@ class Learner:
 
     def _learn(self, ts: TrainState) -> tuple[TrainState, dict]:
         new, metrics = self._learn_raw(ts)
-        return self._guard(ts, new, metrics), metrics
+        with jax.named_scope("divergence_guard"):
+            return self._guard(ts, new, metrics), metrics
 
     def _learn_raw(self, ts: TrainState) -> tuple[TrainState, dict]:
         return self._learn_prioritized(ts) if self.priority is not None else self._learn_uniform(ts)
@@ -172,7 +173,8 @@ class Learner:
         key, k_sample, k_update = jax.random.split(ts.key, 3)
         u, b = self.updates_per_iteration, self.batch_size
         # All U batches are gathered before the update scan, so the buffer is read once.
-        batches = self._sample(ts.replay, k_sample, (u, b))
+        with jax.named_scope("replay_sample"):
+            batches = self._sample(ts.replay, k_sample, (u, b))
 
         def grad_step(agent_state, inputs):
             batch, k = inputs
@@ -194,7 +196,8 @@ class Learner:
                 steps.append(m)
             metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *steps)
         else:
-            agent_state, metrics = jax.lax.scan(grad_step, ts.agent, inputs)
+            with jax.named_scope("update"):
+                agent_state, metrics = jax.lax.scan(grad_step, ts.agent, inputs)
         ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + u)
         return ts, metrics
 

@@ -69,12 +69,14 @@ class DeviceLoop:
     def _collect(self, ts: TrainState, random_actions: bool):
         key, k_act = split_keys(ts.key)
         obs = ts.env.obs  # [S, N, obs_dim]
-        if random_actions:
-            shape = (self.env.num_envs, self.env.spec.act_dim)
-            action = jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(k_act)
-        else:
-            action = jax.vmap(self._act(False))(ts.agent, obs, k_act, ts.hparams)
-        env_state, res = self._step_envs(self.env, ts.env, action)
+        with jax.named_scope("act"):
+            if random_actions:
+                shape = (self.env.num_envs, self.env.spec.act_dim)
+                action = jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(k_act)
+            else:
+                action = jax.vmap(self._act(False))(ts.agent, obs, k_act, ts.hparams)
+        with jax.named_scope("env_step"):
+            env_state, res = self._step_envs(self.env, ts.env, action)
         trans = replay.Transition(
             obs=obs,
             action=action,
@@ -83,13 +85,14 @@ class DeviceLoop:
             terminated=res.terminated,
             truncated=res.truncated,
         )
-        done = jnp.maximum(res.terminated, res.truncated)
-        ep_ret = ts.episode_return + res.reward
-        episode_stats = {
-            "finished_return_sum": jnp.sum(done * ep_ret, axis=1),
-            "finished_episodes": jnp.sum(done, axis=1),
-            "invalid_steps": jnp.sum(res.invalid, axis=1),
-        }
+        with jax.named_scope("metrics"):
+            done = jnp.maximum(res.terminated, res.truncated)
+            ep_ret = ts.episode_return + res.reward
+            episode_stats = {
+                "finished_return_sum": jnp.sum(done * ep_ret, axis=1),
+                "finished_episodes": jnp.sum(done, axis=1),
+                "invalid_steps": jnp.sum(res.invalid, axis=1),
+            }
         ts = ts.replace(env=env_state, key=key, episode_return=ep_ret * (1.0 - done))
         return ts, trans, episode_stats
 
@@ -107,10 +110,12 @@ class DeviceLoop:
 
         def iteration(ts, _):
             ts, trans, out = self._collect(ts, random_actions=phase == "warmup")
-            ts = store(ts, trans)
+            with jax.named_scope("replay_insert"):
+                ts = store(ts, trans)
             if phase != "warmup":
                 ts, metrics = learn(ts)
-                out = {**out, **{k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}}
+                with jax.named_scope("metrics"):
+                    out = {**out, **{k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}}
             return ts, out
 
         ts, stacked = jax.lax.scan(iteration, ts, None, length=num_iterations)
@@ -178,7 +183,11 @@ class SeedBatchedDeviceLoop:
         """The jitted chunk program (for ``.lower(...)`` in benchmarks and HLO checks)."""
         fn = self._chunks.get((num_iterations, phase))
         if fn is None:
-            fn = jax.jit(lambda s: self.loop.chunk(s, num_iterations, phase), donate_argnums=(0,))
+            def chunk(s):
+                return self.loop.chunk(s, num_iterations, phase)
+
+            chunk.__name__ = f"{phase}_chunk"  # the XLA module's name, for profiles
+            fn = jax.jit(chunk, donate_argnums=(0,))
             self._chunks[(num_iterations, phase)] = fn
         return fn
 
