@@ -73,17 +73,23 @@ def _metadata(name: str, instrs: dict, comps: dict, depth: int = 0) -> str:
     return ""
 
 
-def instruction_info(dump_dir: str, module_substring: str) -> dict[str, tuple[str, str]]:
-    """{instruction name: (opcode, 'op_name source_file')} of the optimised modules whose file
-    name contains ``module_substring``."""
-    info = {}
-    for path in glob.glob(os.path.join(dump_dir, "*after_optimizations.txt")):
+def instruction_info(dump_dir: str, module_substring: str, traced_ops=()) -> dict[str, tuple[str, str]]:
+    """{instruction name: (opcode, 'op_name source_file')} of the optimised module whose file
+    name contains ``module_substring``; where several do (Brax's pmapped programs are all
+    ``jit__fun``), the one that holds the most of ``traced_ops``, the instructions that ran."""
+    best, best_overlap = None, -1
+    wanted = set(traced_ops)
+    for path in sorted(glob.glob(os.path.join(dump_dir, "*after_optimizations.txt"))):
         if module_substring not in os.path.basename(path):
             continue
         instrs, comps = _parse_module(path)
-        for name, (opcode, *_rest) in instrs.items():
-            info[name] = (opcode, _metadata(name, instrs, comps))
-    return info
+        overlap = len(wanted & instrs.keys())
+        if overlap > best_overlap:
+            best, best_overlap = (instrs, comps), overlap
+    if best is None:
+        return {}
+    instrs, comps = best
+    return {name: (opcode, _metadata(name, instrs, comps)) for name, (opcode, *_rest) in instrs.items()}
 
 
 def trace_events(trace_dir: str, module_substring: str) -> list[tuple[str, float]]:
@@ -105,8 +111,9 @@ def trace_events(trace_dir: str, module_substring: str) -> list[tuple[str, float
 
 
 def categorize(text: str, rules) -> str:
+    """The first rule with a needle in ``text``; a needle that is a tuple needs all its parts."""
     for name, needles in rules:
-        if any(n in text for n in needles):
+        if any(all(p in text for p in n) if isinstance(n, tuple) else n in text for n in needles):
             return name
     return "other"
 
@@ -114,12 +121,13 @@ def categorize(text: str, rules) -> str:
 def op_table(trace_dir: str, dump_dir: str, module_substring: str, rules, per: float = 1.0) -> dict:
     """Thread-ms per category (divided by ``per``, e.g. the iterations traced) and the 12
     costliest instructions, each with its category and metadata."""
-    info = instruction_info(dump_dir, module_substring)
+    events = trace_events(trace_dir, module_substring)
+    info = instruction_info(dump_dir, module_substring, {op for op, _ in events})
     if not info:
         raise FileNotFoundError(f"no optimised HLO of a module matching {module_substring!r} in {dump_dir}")
     by_cat = collections.Counter()
     by_op = collections.Counter()
-    for op, ms in trace_events(trace_dir, module_substring):
+    for op, ms in events:
         opcode, meta = info.get(op, ("?", ""))
         if opcode in CONTROL:
             continue
