@@ -61,9 +61,15 @@ def _metadata(name: str, instrs: dict, comps: dict, depth: int = 0) -> str:
     """An instruction's metadata; XLA drops it on some dots and custom fusions, which then take
     that of their fused body or, failing that, of their operands (the values they consume)."""
     opcode, text, operands, calls = instrs.get(name, ("", "", [], None))
+    body = comps.get(calls, ()) if calls else ()
+    # A fusion's cost is its matrix products' when it has any (XLA:CPU's YNNPACK fusions pull a
+    # reduction or an activation in with a dot and take the metadata of that root).
+    for inner in body:
+        if instrs[inner][0] in ("dot", "convolution") and instrs[inner][1]:
+            return instrs[inner][1]
     if text or depth > 6:
         return text
-    for inner in comps.get(calls, ()) if calls else ():
+    for inner in body:
         if instrs[inner][1]:
             return instrs[inner][1]
     for op in operands:
