@@ -74,7 +74,7 @@ def parse_regime(text: str) -> tuple[int, int, int]:
 def regime_overrides(n: int, u: int, b: int) -> list[str]:
     """Config overrides that make an MJX SAC config run regime N x U at batch B (cadences
     rounded to the N envs, so the config validates)."""
-    every = n * 100
+    every = n * max(100, -(-b // n))  # the warm-up must hold a full batch
     return [f"--config.env.num_envs={n}", f"--config.updates_per_iteration={u}", f"--config.agent.batch_size={b}",
             f"--config.warmup_env_steps={every}", f"--config.log_every_env_steps={every}",
             f"--config.eval_every_env_steps={every}", f"--config.checkpoint_every_env_steps={every * 10}"]

@@ -1,7 +1,7 @@
 """Side-by-side speed of largerl-jax, sbx, Stable-Baselines3 and PyTorch on this machine.
 
     python -m benchmarks.peers [--steps=1000] [--warmup=1000] [--rounds=3] [--updates=20]
-        [--repeats=3] [--venv=DIR] [--skip-install] [--only=sac|update] [--no-torch-compile]
+        [--repeats=3] [--venv=DIR] [--skip-install] [--only=sac|update|brax] [--no-torch-compile]
         [--compile-timeout=600] [--out=FILE.json]
 
 Part 1 (``benchmarks/sac_vs_peers.py``), SAC on Ant: env steps/s of one seed, one env, one
@@ -37,6 +37,12 @@ FLOPs per update come from XLA's cost analysis of our compiled update; fraction 
 FLOPs x updates/s / the matmul peak that ``benchmarks.matmul.measure_peak`` measures in the
 same run.
 
+Part 3 (``benchmarks/brax_vs_ours.py``): our ``ant_sac`` against Brax's own SAC trainer on MJX Ant
+at equal work (checked field by field), in the regimes 1x1, 64x8 and 1024x2 at batch 8192, in
+``--rounds`` interleaved rounds of fresh processes, and 8 seeds vmapped in one of our programs
+against Brax's trainer run 8 times. It runs in our own virtualenv (Brax is one of our
+dependencies) and needs no peers' virtualenv.
+
 The peers' virtualenv (``benchmarks/peer_venv.py``; default ~/.cache/largerl-jax/peers-venv)
 gets torch==2.13.0 first and alone (refused if pip's plan holds any nvidia-* package), then
 stable-baselines3, sbx-rl and gymnasium[mujoco]==1.4.0 under a constraint that keeps that
@@ -54,7 +60,7 @@ import platform
 import subprocess
 import sys
 
-from benchmarks import sac_vs_peers, update_vs_torch
+from benchmarks import brax_vs_ours, sac_vs_peers, update_vs_torch
 from benchmarks.json_subprocess import BenchmarkError
 from benchmarks.package_versions import package_versions
 from benchmarks.peer_venv import DEFAULT_VENV, InstallError, ensure_peers_venv
@@ -77,7 +83,8 @@ def _parser():
     p.add_argument("--repeats", type=int, default=3, help="timed executions of our compiled SAC chunk (median)")
     p.add_argument("--venv", default=DEFAULT_VENV, help=f"the peers' virtualenv (default {DEFAULT_VENV})")
     p.add_argument("--skip-install", action="store_true", help="reuse the peers' virtualenv as it is")
-    p.add_argument("--only", choices=("sac", "update"), default=None, help="run Part 1 (sac) or Part 2 (update) only")
+    p.add_argument("--only", choices=("sac", "update", "brax"), default=None,
+                   help="run Part 1 (sac), Part 2 (update) or Part 3 (brax: ours against Brax's SAC trainer) only")
     p.add_argument("--no-torch-compile", action="store_true", help="skip the torch.compile variant of Part 2")
     p.add_argument("--compile-timeout", type=int, default=600, help="seconds allowed for the torch.compile run")
     p.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/peers.json)")
@@ -155,6 +162,8 @@ def format_report(report: dict) -> str:
         out += _format_sac(report["sac"])
     if report.get("update"):
         out += _format_update(report["update"])
+    if report.get("brax"):
+        out += brax_vs_ours.format_part(report["brax"])
     if report.get("goals"):
         out += ["", "Goals:"] + [f"  {g['status']:<4} {g['goal']}: {g['detail']}" for g in report["goals"]]
     if report.get("errors"):
@@ -195,18 +204,22 @@ def main(argv: list[str] | None = None) -> int:
         "goals": [],
         "errors": [],
     }
-    try:
-        venv_info = ensure_peers_venv(args.venv, args.skip_install, log)
-    except InstallError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    report["versions"]["peers"] = venv_info["versions"]
-    report["peers_venv"] = {"path": args.venv, "install_s": venv_info["install_s"], "pip_check": venv_info["pip_check"]}
+    if args.only != "brax":  # Part 3 runs in our own virtualenv (Brax is our dependency)
+        try:
+            venv_info = ensure_peers_venv(args.venv, args.skip_install, log)
+        except InstallError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        report["versions"]["peers"] = venv_info["versions"]
+        report["peers_venv"] = {"path": args.venv, "install_s": venv_info["install_s"],
+                                "pip_check": venv_info["pip_check"]}
     try:
         if args.only in (None, "sac"):
             sac_vs_peers.run_part(args, report, log)
         if args.only in (None, "update"):
             update_vs_torch.run_part(args, report, log)
+        if args.only in (None, "brax"):
+            brax_vs_ours.run_part(args, report, log)
     except BenchmarkError as e:  # a parameter-count mismatch, or a step that the rest needs
         report["errors"].append(f"STOPPED: {e}")
         print(f"error: {e}", file=sys.stderr)

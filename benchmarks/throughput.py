@@ -87,6 +87,7 @@ def _measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
             else:
                 times.append(elapsed)
         compile_s = max(first - statistics.median(times), 0.0)
+    settings = work_settings(cfg, driver, ts)
     driver.close()
     median = statistics.median(times)
     env_steps = iterations * cfg.env.num_envs * num_seeds
@@ -107,7 +108,33 @@ def _measure(cfg, num_seeds: int, iterations: int, repeats: int) -> dict:
         "replay_capacity": cfg.replay_capacity,
         "matmul_precision": cfg.matmul_precision,
         "replay_copy_audit": audit.summary(),
+        "settings": settings,
     }
+
+
+def work_settings(cfg, driver, ts) -> dict:
+    """What a run's work per iteration depends on, read from the built objects (the same fields
+    as ``benchmarks/peer_runners/brax_sac.py`` reports for Brax's trainer, where they apply)."""
+    import jax
+    import numpy as np
+
+    spec = driver.spec
+    out = {"obs_dim": int(spec.obs_dim), "act_dim": int(spec.act_dim), "num_envs": int(cfg.env.num_envs),
+           "updates_per_iteration": int(cfg.updates_per_iteration), "batch_size": int(cfg.agent.batch_size),
+           "replay_capacity": int(cfg.replay_capacity)}
+    inner = getattr(getattr(getattr(driver, "loop", None), "env", None), "_env", None)
+    if inner is not None and hasattr(inner, "sys"):  # a Brax env: its class and physics options
+        opt = inner.sys.opt
+        out.update(env_class=f"{type(inner).__module__}.{type(inner).__name__}", backend=inner.backend,
+                   n_frames=int(inner._n_frames), dt=float(inner.dt), solver=int(opt.solver),
+                   iterations=int(opt.iterations), ls_iterations=int(opt.ls_iterations))
+    one_seed = jax.tree.map(lambda x: x[0], ts.agent)
+    for name, (_, variables) in driver.agent.networks(one_seed).items():
+        out[f"{name}_params"] = int(sum(np.size(x) for x in jax.tree.leaves(variables["params"])))
+    num_q = cfg.agent.get("num_q")
+    if num_q is not None:
+        out["num_q"] = int(num_q)
+    return out
 
 
 def _abstract_batch(driver, cfg, num_seeds: int):
