@@ -4,7 +4,7 @@ equal work, in three regimes and with 8 seeds.
 Regimes (N envs stepped together, then U gradient steps of batch B per iteration):
 ``1x1`` (one env, one update per step), ``64x8`` (Ota et al.'s Ape-X-like ratio) and
 ``1024x2b8192`` (the ``TASK_sac_fast`` regime). Both sides: Brax's ``ant`` on the MJX backend,
-SAC with 2x256 ReLU actor and twin critics, Adam 3e-4, replay of 1M rows, float32, one seed.
+SAC with 2x256 ReLU actor and twin critics, Adam 3e-4, replay of 1M rows (rounded down to a multiple of N), float32, one seed.
 Ours is timed by ``benchmarks.throughput``'s worker (median of ``--repeats`` compiled chunks of
 the regime's iterations), Brax's by its own ``training/sps`` (median of its timed epochs of the
 same iterations, the compiling epoch left out); each in a fresh process. Rounds interleave the
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from benchmarks.goals import goal, ratio
-from benchmarks.iteration_profile import parse_regime, regime_overrides
+from benchmarks.iteration_profile import parse_regime, regime_overrides, replay_rows
 from benchmarks.json_subprocess import BenchmarkError, run_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def run_ours(regime: str, seeds: int, iterations: int, repeats: int) -> dict:
 def run_brax(regime: str, seeds: int, iterations: int, epochs: int) -> dict:
     n, u, b = parse_regime(regime)
     cmd = [sys.executable, str(BRAX_RUNNER), f"--num-envs={n}", f"--updates={u}", f"--batch={b}",
-           f"--iterations={iterations}", f"--epochs={epochs}", f"--seeds={seeds}"]
+           f"--replay={replay_rows(n)}", f"--iterations={iterations}", f"--epochs={epochs}", f"--seeds={seeds}"]
     t0 = time.perf_counter()
     row = run_json(cmd, f"Brax's SAC trainer at {regime} x {seeds} run(s)", cwd=str(REPO_ROOT))
     row["process_wall_s"] = round(time.perf_counter() - t0, 1)

@@ -71,11 +71,17 @@ def parse_regime(text: str) -> tuple[int, int, int]:
     return n, u, b
 
 
+def replay_rows(n: int, rows: int = 1_000_000) -> int:
+    """The replay's rows in regime N: 1M rounded down to a multiple of the N env rings."""
+    return rows // n * n
+
+
 def regime_overrides(n: int, u: int, b: int) -> list[str]:
     """Config overrides that make an MJX SAC config run regime N x U at batch B (cadences
     rounded to the N envs, so the config validates)."""
     every = n * max(100, -(-b // n))  # the warm-up must hold a full batch
     return [f"--config.env.num_envs={n}", f"--config.updates_per_iteration={u}", f"--config.agent.batch_size={b}",
+            f"--config.replay_capacity={replay_rows(n)}", f"--config.total_env_steps={every * 1000}",
             f"--config.warmup_env_steps={every}", f"--config.log_every_env_steps={every}",
             f"--config.eval_every_env_steps={every}", f"--config.checkpoint_every_env_steps={every * 10}"]
 
@@ -113,6 +119,7 @@ def _profile_side(side: str, argv_config: list[str], n: int, u: int, b: int, ite
             wall_per_iteration = row["wall_s"] / iterations
         else:
             cmd = [sys.executable, str(BRAX_RUNNER), f"--num-envs={n}", f"--updates={u}", f"--batch={b}",
+                   f"--replay={replay_rows(n)}",
                    f"--iterations={iterations}", "--epochs=2", f"--trace-dir={trace}"]
             row = _run(cmd, env, "Brax's profiled trainer")
             table = op_profile.op_table(trace, dump, "jit__fun", BRAX_RULES, per=iterations)

@@ -128,9 +128,9 @@ def work_settings(cfg, driver, ts) -> dict:
         out.update(env_class=f"{type(inner).__module__}.{type(inner).__name__}", backend=inner.backend,
                    n_frames=int(inner._n_frames), dt=float(inner.dt), solver=int(opt.solver),
                    iterations=int(opt.iterations), ls_iterations=int(opt.ls_iterations))
-    one_seed = jax.tree.map(lambda x: x[0], ts.agent)
-    for name, (_, variables) in driver.agent.networks(one_seed).items():
-        out[f"{name}_params"] = int(sum(np.size(x) for x in jax.tree.leaves(variables["params"])))
+    # ts leads with the seed axis (concrete or abstract): count one seed's parameters
+    for name, (_, variables) in driver.agent.networks(ts.agent).items():
+        out[f"{name}_params"] = int(sum(np.prod(x.shape[1:]) for x in jax.tree.leaves(variables["params"])))
     num_q = cfg.agent.get("num_q")
     if num_q is not None:
         out["num_q"] = int(num_q)
