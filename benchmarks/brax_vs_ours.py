@@ -86,7 +86,8 @@ def run_part(args, report: dict, log) -> None:
     ``report['errors']``, a drift of settings stops the part."""
     part = {"config": CONFIG, "rounds": args.rounds, "regimes": {}}
     report["brax"] = part
-    for regime, iterations in REGIMES.items():
+    for regime in getattr(args, "brax_regimes", list(REGIMES)):
+        iterations = REGIMES[regime]
         rows = {"ours": [], "brax": []}
         for index in range(args.rounds):
             order = ("ours", "brax") if index % 2 == 0 else ("brax", "ours")
@@ -112,19 +113,22 @@ def run_part(args, report: dict, log) -> None:
         }
         report["goals"].append(goal(f"ant_sac {regime} >= {GOAL_RATIO}x Brax SAC per seed",
                                     part["regimes"][regime]["ours/brax"], GOAL_RATIO, "x"))
+    num_seeds = getattr(args, "brax_seeds", NUM_SEEDS)
+    if not num_seeds:
+        return
     n, _, _ = parse_regime(SEED_REGIME)
     iterations = REGIMES[SEED_REGIME]
-    log(f"[brax] {NUM_SEEDS} seeds at {SEED_REGIME}: ours vmapped, Brax {NUM_SEEDS} runs ...")
+    log(f"[brax] {num_seeds} seeds at {SEED_REGIME}: ours vmapped, Brax {num_seeds} runs ...")
     try:
-        ours = run_ours(SEED_REGIME, NUM_SEEDS, iterations, args.repeats)
-        brax = run_brax(SEED_REGIME, NUM_SEEDS, iterations, args.repeats)
+        ours = run_ours(SEED_REGIME, num_seeds, iterations, args.repeats)
+        brax = run_brax(SEED_REGIME, num_seeds, iterations, args.repeats)
     except BenchmarkError as e:
-        report["errors"].append(f"{NUM_SEEDS} seeds: {e}")
+        report["errors"].append(f"{num_seeds} seeds: {e}")
         return
     check_equal_work({**ours["settings"]}, brax["settings"])
     totals = seed_totals(ours, brax, n, iterations, args.repeats)
-    part["seeds"] = {"num_seeds": NUM_SEEDS, "regime": SEED_REGIME, **totals, "ours": ours, "brax": brax}
-    report["goals"].append(goal(f"{NUM_SEEDS} vmapped seeds ahead of Brax's {NUM_SEEDS} runs (wall time)",
+    part["seeds"] = {"num_seeds": num_seeds, "regime": SEED_REGIME, **totals, "ours": ours, "brax": brax}
+    report["goals"].append(goal(f"{num_seeds} vmapped seeds ahead of Brax's {num_seeds} runs (wall time)",
                                 totals["brax/ours"], 1.0, "x"))
 
 

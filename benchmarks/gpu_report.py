@@ -28,6 +28,10 @@ def merge_results(steps: list[Step], equivalent: dict[str, str]) -> dict[str, di
     for step in steps:
         if step.group is None:
             continue
+        if step.kind == "brax":
+            _merge_brax(reports.setdefault(step.group, {"regimes": {}, "results": [], "failures": [],
+                                                         "step_commands": []}), step)
+            continue
         size_key = "seeds" if step.kind == "throughput" else "num_envs"
         rep = reports.setdefault(step.group, {"results": [], "failures": [], "step_commands": []})
         rep["step_commands"].append(command_str(step.argv))
@@ -45,11 +49,41 @@ def merge_results(steps: list[Step], equivalent: dict[str, str]) -> dict[str, di
             rep["failures"].append({size_key: step.size, "step": step.name, "status": step.status if step.status != "ok" else "failed",
                                     "error": "\n".join(errors) or step.error or "no result row"})
     for group, rep in reports.items():
+        if "regimes" in rep:
+            continue
         key = "seeds" if group.startswith("throughput-") else "num_envs"
         rep["results"].sort(key=lambda r: r.get(key, 0))
         rep["failures"].sort(key=lambda r: r.get(key) or 0)
         rep["command"] = equivalent.get(group)
     return reports
+
+
+def _merge_brax(rep: dict, step: Step) -> None:
+    """A ``benchmarks.peers --only=brax`` step: its regimes' medians and ratio (equal work was
+    checked by the benchmark, which records a drift as an error)."""
+    rep["step_commands"].append(command_str(step.argv))
+    data = _load(step.out) if step.status in ("ok", "failed") else None
+    regimes = ((data or {}).get("brax") or {}).get("regimes") or {}
+    for name, r in regimes.items():
+        if r.get("ours/brax") is not None:
+            rep["regimes"][name] = {k: r.get(k) for k in ("iterations", "ours", "brax", "ours/brax", "settings")}
+    if step.status != "ok" or not regimes or any(r.get("ours/brax") is None for r in regimes.values()):
+        errors = (data or {}).get("errors") or []
+        rep["failures"].append({"step": step.name, "status": step.status if step.status != "ok" else "failed",
+                                "error": "\n".join(errors) or step.error or "no ratio measured"})
+
+
+def _brax_lines(rep: dict) -> list[str]:
+    lines = ["## ant_sac against Brax's SAC trainer (same MJX Ant work, one seed, env steps/s)", "",
+             "- Per regime: `python -m benchmarks.peers --only=brax --brax-regimes=REGIME --brax-seeds=0 "
+             "--rounds=1 --repeats=2` (NxU[bB]: N envs, U updates of batch B per iteration)", "",
+             "| regime | ours | Brax | ours/Brax |", "| --- | ---: | ---: | ---: |"]
+    for name, r in rep["regimes"].items():
+        lines.append(f"| {name} | {r['ours']:,.1f} | {r['brax']:,.1f} | {r['ours/brax']:.2f} |")
+    for f in rep["failures"]:
+        first = (f.get("error") or "").strip().splitlines()[:1]
+        lines.append(f"- {f['step']}: **{f['status'].upper()}**: {first[0][:300] if first else ''}")
+    return lines + [""]
 
 
 def _rows(reports: dict, group: str, key: str) -> dict[int, dict]:
@@ -125,6 +159,9 @@ def write_markdown(path: str, summary: dict, reports: dict) -> str:
         "",
     ]
     for group, rep in sorted(reports.items(), key=lambda kv: (not kv[0].startswith("throughput"), kv[0])):
+        if "regimes" in rep:
+            lines += _brax_lines(rep)
+            continue
         if group.startswith("throughput-"):
             lines += [
                 f"## {group[len('throughput-'):]} training throughput",

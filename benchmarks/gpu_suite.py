@@ -9,7 +9,9 @@ steps still run:
 - ``probe``: JAX version, devices and the versions of the packages the benchmarks import;
 - ``benchmarks.throughput`` for ``ant_sac`` and ``ant_sac_ofe`` at S = 1, 2, 4, 8 seeds
   (one step per S, named ``ant_sac@8`` etc.);
-- ``benchmarks.collect`` for MJX Ant at N = 64, 256, 1024, 4096 envs (``collect@4096`` etc.).
+- ``benchmarks.collect`` for MJX Ant at N = 64, 256, 1024, 4096 envs (``collect@4096`` etc.);
+- ``benchmarks.peers --only=brax`` at 64x8 and 1024x2b8192 (``brax@64x8`` etc.): our ``ant_sac``
+  against Brax's own SAC trainer on the same work, one round per regime (``peers-brax.json``).
 
 Steps run in priority order (the figures the targets need first) and each gets
 ``min(its own limit, what is left of --budget-s)``; a step that would get less than a minimum
@@ -59,7 +61,9 @@ PLANS = {
         "num_envs": (64, 256, 1024, 4096),
         "collect_steps": 200,
         "collect_repeats": 3,
-        "limits": {"probe": 120, "throughput": 150, "ant_sac_ofe": 210, "collect": 120},
+        "limits": {"probe": 120, "throughput": 150, "ant_sac_ofe": 210, "collect": 120, "brax": 240},
+        # ours against Brax's SAC trainer (benchmarks.peers Part 3), one round per regime
+        "brax_regimes": ("64x8", "1024x2b8192"),
         "budget_s": 510,
         "min_step_s": 45,
     },
@@ -73,7 +77,8 @@ PLANS = {
         "num_envs": (8, 16),
         "collect_steps": 5,
         "collect_repeats": 1,
-        "limits": {"probe": 120, "throughput": 600, "ant_sac_ofe": 600, "collect": 600},
+        "limits": {"probe": 120, "throughput": 600, "ant_sac_ofe": 600, "collect": 600, "brax": 600},
+        "brax_regimes": (),  # Brax's compile alone is a minute on 2 cores; the steps are built and listed
         "budget_s": 3600,
         "min_step_s": 5,
     },
@@ -114,13 +119,15 @@ def _priority(names: list[str]) -> list[str]:
     groups: dict[str, list[int]] = collections.defaultdict(list)
     for n in names:
         g, _, size = n.partition("@")
-        if size:
+        if size.isdigit():
             groups[g].append(int(size))
 
     def rank(name: str):
         g, _, size = name.partition("@")
         if not size:
             return (0, 0)
+        if g == "brax":  # after the two targets' extremes, before the other configs
+            return (2.5, 0)
         size, sizes = int(size), groups[g]
         extreme = size in (min(sizes), max(sizes))
         if g == TARGET_CONFIG and extreme:
@@ -137,7 +144,7 @@ def _priority(names: list[str]) -> list[str]:
 
 
 def build_steps(plan: dict, work: str, dry_run: bool, configs=None, seeds=None, num_envs=None,
-                collect_env=None) -> list[Step]:
+                collect_env=None, brax_regimes=None) -> list[Step]:
     py = sys.executable
     configs = configs or plan["configs"]
     seeds = seeds or plan["seeds"]
@@ -161,6 +168,11 @@ def build_steps(plan: dict, work: str, dry_run: bool, configs=None, seeds=None, 
                 f"--steps={plan['collect_steps']}", f"--repeats={plan['collect_repeats']}", f"--out={out}"]
         steps[f"collect@{n}"] = Step(f"collect@{n}", "collect", f"collect-{collect_env}", n, argv, out,
                                      limits["collect"])
+    for regime in brax_regimes if brax_regimes is not None else plan["brax_regimes"]:
+        out = os.path.join(work, f"peers-brax-{regime}.json")
+        argv = [py, "-m", "benchmarks.peers", "--only=brax", f"--brax-regimes={regime}", "--brax-seeds=0",
+                "--rounds=1", "--repeats=2", f"--out={out}"]
+        steps[f"brax@{regime}"] = Step(f"brax@{regime}", "brax", "peers-brax", None, argv, out, limits["brax"])
     return [steps[n] for n in _priority(list(steps))]
 
 

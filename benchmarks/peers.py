@@ -2,7 +2,7 @@
 
     python -m benchmarks.peers [--steps=1000] [--warmup=1000] [--rounds=3] [--updates=20]
         [--repeats=3] [--venv=DIR] [--skip-install] [--only=sac|update|brax] [--no-torch-compile]
-        [--compile-timeout=600] [--out=FILE.json]
+        [--compile-timeout=600] [--brax-regimes=1x1,64x8,1024x2b8192] [--brax-seeds=8] [--out=FILE.json]
 
 Part 1 (``benchmarks/sac_vs_peers.py``), SAC on Ant: env steps/s of one seed, one env, one
 gradient step per env step, 2x256 ReLU MLP actor and twin critics, batch 256, replay of 1M,
@@ -85,6 +85,10 @@ def _parser():
     p.add_argument("--skip-install", action="store_true", help="reuse the peers' virtualenv as it is")
     p.add_argument("--only", choices=("sac", "update", "brax"), default=None,
                    help="run Part 1 (sac), Part 2 (update) or Part 3 (brax: ours against Brax's SAC trainer) only")
+    p.add_argument("--brax-regimes", default=",".join(brax_vs_ours.REGIMES),
+                   help=f"Part 3's regimes, comma-separated (of {', '.join(brax_vs_ours.REGIMES)})")
+    p.add_argument("--brax-seeds", type=int, default=brax_vs_ours.NUM_SEEDS,
+                   help=f"Part 3's seed comparison at {brax_vs_ours.SEED_REGIME} (0: skip it)")
     p.add_argument("--no-torch-compile", action="store_true", help="skip the torch.compile variant of Part 2")
     p.add_argument("--compile-timeout", type=int, default=600, help="seconds allowed for the torch.compile run")
     p.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/peers.json)")
@@ -98,6 +102,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     args.venv = os.path.abspath(os.path.expanduser(args.venv))
+    args.brax_regimes = [r for r in args.brax_regimes.split(",") if r]
+    unknown = [r for r in args.brax_regimes if r not in brax_vs_ours.REGIMES]
+    if unknown or not args.brax_regimes:
+        parser.error(f"--brax-regimes: unknown {unknown or 'empty list'}; known: {', '.join(brax_vs_ours.REGIMES)}")
+    if args.brax_seeds < 0 or args.brax_seeds == 1:
+        parser.error("--brax-seeds must be 0 (skip) or >= 2")
     return args
 
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from largerl_jax.training import records as records_io
+from largerl_jax.training import metrics_io as records_io
 
 
 def read_records(workdir: str) -> list[dict]:

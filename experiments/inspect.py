@@ -112,7 +112,7 @@ def print_run_counts(workdir: str) -> int:
     import os
 
     from experiments.run_folder import saved_config
-    from largerl_jax.training import records
+    from largerl_jax.training import metrics_io as records
 
     cfg, _ = saved_config(workdir)
     last: dict[int, dict] = {}

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 from experiments.report_runs import Run, describe, order_envs
+from largerl_jax.agents import agent_families
 
 METHODS = {"ours": "Ours", "ofenet": "OFENet", "original": "Original"}
-ALGOS = {"sac": "SAC", "sac_v1": "SAC", "td3": "TD3"}
 ENV_ORDER = ("hopper", "walker2d", "halfcheetah", "ant", "humanoid")  # the paper's rows
 
 
@@ -35,7 +35,9 @@ def infer_method(config: dict) -> str | None:
 
 
 def algorithm(config: dict) -> str | None:
-    return ALGOS.get(config.get("agent", {}).get("name"))
+    """The agent family's table label (agents.family), None for an unknown agent."""
+    family = agent_families().get(config.get("agent", {}).get("name"))
+    return None if family is None else family.label
 
 
 def table1_markdown(runs: list[tuple[Run, str]], notes: list[str]) -> str | None:

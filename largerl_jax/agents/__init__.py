@@ -1,4 +1,16 @@
 from largerl_jax.agents.common import Agent
+from largerl_jax.agents.family import (
+    AgentFamily,
+    FeatureKind,
+    agent_families,
+    agent_family,
+    carried_keys,
+    feature_kind,
+    feature_kinds,
+    pretrain_updates,
+    register_agent,
+    register_features,
+)
 from largerl_jax.agents.ofe import with_ofenet
 from largerl_jax.agents.configs import (
     AGENT_CONFIGS,
@@ -14,36 +26,43 @@ from largerl_jax.agents.sac_v1 import make_sac_v1
 from largerl_jax.agents.td3 import make_td3
 from largerl_jax.networks.trainable import Net
 
-_MAKERS = {"sac": make_sac, "sac_v1": make_sac_v1, "td3": make_td3}
-
 
 def make_agent(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> Agent:
-    """Builds the agent named by ``cfg.name`` from its config (see agents.configs).
-    ``frame_shape``: one frame [H, W, c] of a pixel env (EnvSpec.frame_shape), None otherwise."""
-    if cfg.name == "sac_pixels":
-        return make_sac_pixels(cfg, obs_dim, act_dim, frame_shape)
+    """Builds the agent of the family named by ``cfg.name`` (see agents.family) from its config,
+    on the features its ``cfg.features`` names. ``frame_shape``: one frame [H, W, c] of a pixel
+    env (EnvSpec.frame_shape), None otherwise."""
+    family = agent_family(cfg.name)
+    if family.reads_frames:
+        return family.make(cfg, obs_dim, act_dim, frame_shape)
     if frame_shape is not None:
-        raise ValueError(f"agent {cfg.name!r} reads flat observations, not pixels; use agent sac_pixels")
-    if cfg.name not in _MAKERS:
-        raise ValueError(f"unknown agent {cfg.name!r}; available: {sorted([*_MAKERS, 'sac_pixels'])}")
-    features = cfg.get("features", "raw")
-    if features == "raw":
-        return _MAKERS[cfg.name](cfg, obs_dim, act_dim)
-    if features == "ofenet":
-        return with_ofenet(_MAKERS[cfg.name], cfg, obs_dim, act_dim)
-    raise ValueError(f"agent.features must be 'raw' or 'ofenet', got {features!r}")
+        readers = sorted(n for n, f in agent_families().items() if f.reads_frames)
+        raise ValueError(f"agent {cfg.name!r} reads flat observations, not pixels; use agent {' or '.join(readers)}")
+    kind = feature_kind(cfg.get("features", "raw"))
+    if kind.wrap is None:
+        return family.make(cfg, obs_dim, act_dim)
+    return kind.wrap(family.make, cfg, obs_dim, act_dim)
 
 
 __all__ = [
     "AGENT_CONFIGS",
     "Agent",
+    "AgentFamily",
+    "FeatureKind",
     "Net",
     "agent_config",
+    "agent_families",
+    "agent_family",
+    "carried_keys",
+    "feature_kind",
+    "feature_kinds",
     "make_agent",
     "make_sac",
     "make_sac_pixels",
     "make_sac_v1",
     "make_td3",
+    "pretrain_updates",
+    "register_agent",
+    "register_features",
     "sac_config",
     "sac_pixels_config",
     "sac_v1_config",

@@ -11,6 +11,10 @@ from largerl_jax.networks import torso_config
 from largerl_jax.networks.pruning_config import pruning_config
 
 
+# Keys of _common that a grid may carry in the train state (each family adds its own).
+COMMON_CARRIED = ("gamma", "tau", "reward_scale", "huber_delta")
+
+
 def _common(cfg: ml_collections.ConfigDict) -> None:
     cfg.gamma = 0.99  # discount (all three original papers)
     cfg.tau = 0.005  # Polyak coefficient for target networks (SAC 2018b, TD3)

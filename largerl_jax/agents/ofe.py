@@ -21,6 +21,7 @@ import jax
 from flax import struct
 
 from largerl_jax.agents import common, gated
+from largerl_jax.agents.family import FeatureKind, register_features
 from largerl_jax.features import (
     init_ofenet,
     num_layers,
@@ -29,6 +30,7 @@ from largerl_jax.features import (
     ofexinet_update,
     state_action_features,
     state_features,
+    validate_ofenet_config,
 )
 from largerl_jax.networks import gates as gating
 
@@ -40,7 +42,7 @@ class OFEAgentState:
 
 
 class OFEView:
-    """Feature view over an OFENet state (see agents.features for the contract)."""
+    """Feature view over an OFENet state (see agents.feature_view for the contract)."""
 
     def __init__(self, ofe, act_dim: int):
         self.ofe = ofe
@@ -121,3 +123,24 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         optional_metrics=inner.optional_metrics,
         critic_probe=critic_probe,
     )
+
+
+def _validate(agent_cfg) -> list[str]:
+    problems = []
+    try:
+        validate_ofenet_config(agent_cfg.ofenet)
+    except ValueError as e:
+        problems.append(f"agent.{e}")
+    if agent_cfg.ofenet.batch_size != agent_cfg.batch_size:
+        problems.append(
+            f"agent.ofenet.batch_size={agent_cfg.ofenet.batch_size} must equal agent.batch_size={agent_cfg.batch_size} "
+            "(OFENet takes one update per agent update)"
+        )
+    return problems
+
+
+# OFENet's learning rate and target rate enter only its Adam and its Polyak step (traced).
+FEATURES = register_features(FeatureKind(
+    name="ofenet", wrap=with_ofenet, carried=("ofenet.learning_rate", "ofenet.tau"), validate=_validate,
+    pretrain_updates=lambda agent_cfg: agent_cfg.ofenet.pretrain_updates,
+))

@@ -8,8 +8,10 @@ import optax
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.agents.configs import COMMON_CARRIED, sac_config
+from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
-from largerl_jax.agents.features import RAW
+from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, tanh_gaussian_sample
 
 
@@ -164,3 +166,11 @@ def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic
         "actor_grad_norm": optax.tree.norm(actor_grads),
     }
     return new_state, metrics
+
+
+# Carried keys: read only in traced arithmetic (tests/training/test_hyperparams.py traces each).
+FAMILY = register_agent(AgentFamily(
+    name="sac", label="SAC", config=sac_config, make=make_sac, networks=("actor", "critic"),
+    learning_rates=("actor_lr", "critic_lr", "alpha_lr"),
+    carried=("actor_lr", "critic_lr", "alpha_lr", "init_temperature", *COMMON_CARRIED),
+))

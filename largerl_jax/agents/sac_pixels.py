@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.agents import common
+from largerl_jax.agents.configs import COMMON_CARRIED, sac_pixels_config
+from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
 from largerl_jax.agents.sac import SACState, finish_update, initial_state
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
@@ -150,3 +152,11 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
 
     return common.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
                         frame_stack=cfg.frame_stack, critic_probe=critic_probe)
+
+
+FAMILY = register_agent(AgentFamily(
+    name="sac_pixels", label="SAC (pixels)", config=sac_pixels_config, make=make_sac_pixels,
+    networks=("actor", "critic"), learning_rates=("actor_lr", "critic_lr", "alpha_lr"),
+    carried=("actor_lr", "critic_lr", "alpha_lr", "init_temperature", *COMMON_CARRIED),
+    reads_frames=True, features=("raw",),  # its encoder makes the features
+))

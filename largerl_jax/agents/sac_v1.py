@@ -17,7 +17,9 @@ from flax import struct
 from typing import Any
 
 from largerl_jax.agents import common, gated
-from largerl_jax.agents.features import RAW
+from largerl_jax.agents.configs import COMMON_CARRIED, sac_v1_config
+from largerl_jax.agents.family import AgentFamily, register_agent
+from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample, trainable
 from largerl_jax.networks import gates as gating
 
@@ -225,3 +227,11 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None,
         critic_probe=critic_probe,
     )
+
+
+FAMILY = register_agent(AgentFamily(
+    name="sac_v1", label="SAC", config=sac_v1_config, make=make_sac_v1, networks=("actor", "critic", "value"),
+    learning_rates=("actor_lr", "critic_lr", "value_lr"),
+    carried=("actor_lr", "critic_lr", "value_lr", "init_temperature", *COMMON_CARRIED),
+    prunable=True,  # XiNet gates in every hidden layer (cfg.pruning)
+))

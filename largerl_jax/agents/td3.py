@@ -9,8 +9,10 @@ import optax
 from flax import struct
 
 from largerl_jax.agents import common
+from largerl_jax.agents.configs import COMMON_CARRIED, td3_config
+from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
-from largerl_jax.agents.features import RAW
+from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import DeterministicPolicy, QNetwork
 
 
@@ -138,3 +140,10 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",),
         critic_probe=critic_probe,
     )
+
+
+FAMILY = register_agent(AgentFamily(
+    name="td3", label="TD3", config=td3_config, make=make_td3, networks=("actor", "critic"),
+    learning_rates=("actor_lr", "critic_lr"),
+    carried=("actor_lr", "critic_lr", "policy_noise", "noise_clip", "exploration_noise", *COMMON_CARRIED),
+))

@@ -61,6 +61,13 @@ class ReplayBuffer:
     filled: jax.Array  # [N] int32: rows of each ring ever written (capped at L)
 
     @property
+    def rows(self) -> "ReplayBuffer":  # replay.kinds.rows_of: the ring of rows of any replay
+        return self
+
+    def gather_rows(self, idx: jax.Array) -> "Transition":
+        return gather(self, idx)
+
+    @property
     def capacity(self) -> int:
         return self.reward.shape[-1]
 

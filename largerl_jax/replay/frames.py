@@ -49,6 +49,13 @@ class FrameReplay:
     def capacity(self) -> int:
         return self.core.capacity
 
+    @property
+    def rows(self) -> rb.ReplayBuffer:  # replay.kinds.rows_of
+        return self.core
+
+    def gather_rows(self, idx: jax.Array) -> rb.Transition:
+        return gather(self, idx)
+
 
 @struct.dataclass
 class FrameTransition:

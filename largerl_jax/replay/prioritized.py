@@ -65,6 +65,13 @@ class PrioritizedBuffer:
     max_priority: jax.Array  # float32 scalar: largest raw |td| + eps seen, before ** alpha
 
     @property
+    def rows(self) -> ReplayBuffer:  # replay.kinds.rows_of
+        return self.buffer
+
+    def gather_rows(self, idx: jax.Array):
+        return gather(self.buffer, idx)
+
+    @property
     def capacity(self) -> int:
         return self.buffer.capacity
 

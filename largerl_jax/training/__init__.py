@@ -1,5 +1,5 @@
 from largerl_jax.training.config import run_config, validate
-from largerl_jax.training.learner import Learner, PrioritySettings
+from largerl_jax.training.learner import Learner
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.runner import DivergenceError, make_driver, plan_segments, run, run_points
 from largerl_jax.training.state import TrainState
@@ -10,7 +10,6 @@ __all__ = [
     "DiskFullError",
     "DivergenceError",
     "Learner",
-    "PrioritySettings",
     "SeedBatchedDeviceLoop",
     "TrainState",
     "make_driver",

@@ -5,21 +5,21 @@ import copy
 
 import ml_collections
 
-from largerl_jax.agents import AGENT_CONFIGS, agent_config
+from largerl_jax.agents import agent_families, agent_family, feature_kinds
+from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name
-from largerl_jax.features import validate_ofenet_config
 from largerl_jax.networks import validate_torso_config
 from largerl_jax.networks.pruning_config import validate_pruning_config
 from largerl_jax.training.precision import validate_matmul_precision
 
-_CHOICES = {"critic_loss": ("mse", "huber"), "features": ("raw", "ofenet")}
+_CHOICES = {"critic_loss": ("mse", "huber")}
 
 
 def pretrain_updates(cfg) -> int:
-    """Updates of the agent's pre-training phase, run after warm-up without env steps: OFENet's
-    ``agent.ofenet.pretrain_updates`` when the agent reads OFENet features, else none."""
-    return int(cfg.agent.ofenet.pretrain_updates) if cfg.agent.get("features", "raw") == "ofenet" else 0
+    """Updates of the agent's pre-training phase, run after warm-up without env steps, as the
+    agent's feature kind declares them (agents.family.FeatureKind.pretrain_updates)."""
+    return agent_pretrain_updates(cfg.agent)
 
 
 def rl_updates_by(cfg, env_steps: int) -> int:
@@ -52,7 +52,7 @@ def env_kwargs(cfg) -> dict:
     return kwargs
 
 
-def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.ConfigDict:
+def run_config(agent: str, env: str = "pendulum") -> ml_collections.ConfigDict:
     cfg = ml_collections.ConfigDict()
     cfg.name = f"{env}_{agent}"
     cfg.seed = 0  # seed i of a multi-seed run uses PRNGKey(seed + i)
@@ -70,7 +70,7 @@ def run_config(agent: str = "sac", env: str = "pendulum") -> ml_collections.Conf
     cfg.env.action_repeat = 1
     cfg.env.eval_episodes = 10  # E deterministic evaluation episodes per seed, run in parallel
 
-    cfg.agent = agent_config(agent)
+    cfg.agent = agent_family(agent).config()
 
     cfg.total_env_steps = 1_000_000  # summed over the N envs
     cfg.warmup_env_steps = 10_000  # uniform random actions, no updates (Ota et al.: 10K SAC, 100K TD3)
@@ -161,7 +161,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         value = cfg.agent.get(field)
         if value is not None and not (_is_number(value) and low < value <= high):
             problems.append(f"agent.{field}={value!r} must be in ({low:g}, {high:g}]")
-    for field in ("actor_lr", "critic_lr", "value_lr", "alpha_lr"):
+    families = agent_families()
+    family = families.get(cfg.agent.name)
+    for field in () if family is None else family.learning_rates:
         value = cfg.agent.get(field)
         if value is not None and not (_is_number(value) and 0 < value < float("inf")):
             problems.append(f"agent.{field}={value!r} must be a positive finite number")
@@ -180,47 +182,46 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
             f"{cfg.eval_every_env_steps} (checkpoints are taken at evaluation points)"
         )
     agent = cfg.agent
-    if agent.name not in AGENT_CONFIGS:
-        problems.append(f"agent.name={agent.name!r} unknown; available: {sorted(AGENT_CONFIGS)}")
-    for field, allowed in _CHOICES.items():
+    if family is None:
+        problems.append(f"agent.name={agent.name!r} unknown; available: {sorted(families)}")
+    kinds = feature_kinds()
+    for field, allowed in {**_CHOICES, "features": tuple(kinds)}.items():
         if field in agent and agent[field] not in allowed:
             problems.append(f"agent.{field}={agent[field]!r} not one of {list(allowed)}")
-    for net in ("actor", "critic", "value"):
+    for net in () if family is None else family.networks:
         if net in agent:
             try:
                 validate_torso_config(agent[net])
             except ValueError as e:
                 problems.append(f"agent.{net}: {e}")
-    if agent.get("features") == "ofenet":
-        try:
-            validate_ofenet_config(agent.ofenet)
-        except ValueError as e:
-            problems.append(f"agent.{e}")
-        if agent.ofenet.batch_size != agent.batch_size:
-            problems.append(
-                f"agent.ofenet.batch_size={agent.ofenet.batch_size} must equal agent.batch_size={agent.batch_size} "
-                "(OFENet takes one update per agent update)"
-            )
+    kind = kinds.get(agent.get("features", "raw"))
+    if kind is not None and kind.validate is not None:
+        problems += kind.validate(agent)
+    if family is not None and family.validate is not None:
+        problems += family.validate(agent)
     if "pruning" in agent:
         try:
             validate_pruning_config(agent.pruning)
         except ValueError as e:
             problems.append(f"agent.{e}")
-    if pruning_enabled(cfg) and agent.name != "sac_v1":
-        problems.append(f"agent.pruning.enabled needs agent sac_v1 (XiNet SAC), not {agent.name!r}")
+    if pruning_enabled(cfg) and family is not None and not family.prunable:
+        gated = sorted(n for n, f in families.items() if f.prunable)
+        problems.append(f"agent.pruning.enabled needs an agent with XiNet gates ({', '.join(gated)}), not {agent.name!r}")
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
     per = cfg.prioritized_replay
-    pixel_env, pixel_agent = is_pixel_env_name(str(cfg.env.name)), agent.name == "sac_pixels"
-    if pixel_env != pixel_agent:
+    pixel_env, pixel_agent = is_pixel_env_name(str(cfg.env.name)), family is not None and family.reads_frames
+    if family is not None and pixel_env != pixel_agent:
+        readers = " or ".join(sorted(n for n, f in families.items() if f.reads_frames))
         problems.append(
             f"agent.name={agent.name!r} and env.name={cfg.env.name!r} do not match: pixel envs "
-            "(dmc_pixels/...) need agent sac_pixels, which reads no other env"
+            f"(dmc_pixels/...) need agent {readers}, which reads no other env"
         )
     if (pixel_env or pixel_agent) and per.enabled:
         problems.append("prioritized_replay.enabled is not supported from pixels (the frame replay samples uniformly)")
-    if pixel_agent and agent.get("features", "raw") != "raw":
-        problems.append("agent sac_pixels needs agent.features='raw' (its encoder makes the features)")
+    if family is not None and agent.get("features", "raw") not in family.features:
+        problems.append(f"agent {agent.name} needs agent.features in {list(family.features)}, not "
+                        f"{agent.get('features', 'raw')!r}")
     if pixel_env and cfg.env.num_envs * (agent.get("frame_stack", 3) + 2) > cfg.replay_capacity:
         problems.append(
             f"replay_capacity={cfg.replay_capacity} must hold frame_stack + 2 rows per env "

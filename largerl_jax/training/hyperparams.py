@@ -13,27 +13,12 @@ from __future__ import annotations
 import ml_collections
 import numpy as np
 
-# Config keys (dotted, from the run config's root) that may be carried. Each is read by the
-# agents only in traced arithmetic (tests/training/test_hyperparams.py traces every one of them
-# through init, act and update of every agent family that has it).
-CARRIED = frozenset(
-    {
-        "agent.actor_lr",
-        "agent.critic_lr",
-        "agent.value_lr",
-        "agent.alpha_lr",
-        "agent.gamma",
-        "agent.tau",
-        "agent.init_temperature",
-        "agent.reward_scale",
-        "agent.huber_delta",
-        "agent.policy_noise",
-        "agent.noise_clip",
-        "agent.exploration_noise",
-        "agent.ofenet.learning_rate",
-        "agent.ofenet.tau",
-    }
-)
+from largerl_jax.agents import carried_keys
+
+# Config keys (dotted, from the run config's root) that may be carried: what the agent families
+# and feature kinds declare (agents.family; tests/training/test_hyperparams.py traces every one
+# of them through init, act and update of every family that has it).
+CARRIED = carried_keys()
 
 # Checkpoint metadata: the carried keys, so that a grid point's folder restores on its own.
 META_KEY = "carried_hparams"
@@ -53,7 +38,7 @@ def _get(cfg, key: str):
 
 
 def nested(values: dict[str, object]) -> dict:
-    """{'agent.actor_lr': x} -> {'agent': {'actor_lr': x}} (the pytree layout of the train state)."""
+    """{'agent.gamma': x} -> {'agent': {'gamma': x}} (the pytree layout of the train state)."""
     out: dict = {}
     for key, value in values.items():
         node = out

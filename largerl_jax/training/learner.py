@@ -9,9 +9,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from largerl_jax import replay
 from largerl_jax.agents import Agent
-from largerl_jax.replay import frames
+from largerl_jax.replay.kinds import UniformReplay
 from largerl_jax.training.state import TrainState
 
 
@@ -21,20 +20,9 @@ def chunk_mean(stacked: dict) -> dict:
 
 
 @dataclasses.dataclass(frozen=True)
-class PrioritySettings:
-    """Proportional prioritized replay (Schaul et al. 2016): P(i) ~ p_i^alpha with p_i the latest
-    |TD error| + eps; importance weights with exponent beta, annealed linearly from beta0 to 1
-    over ``beta_steps`` gradient steps (the run's total)."""
-
-    alpha: float
-    beta0: float
-    eps: float
-    beta_steps: int
-
-
-@dataclasses.dataclass(frozen=True)
 class Learner:
-    """Per-seed replay and updates. ``num_envs`` is the number of env streams the replay holds.
+    """Per-seed replay and updates. ``num_envs`` is the number of env streams the replay holds;
+    ``replay`` is its kind (``replay.kinds``: how it stores, samples and feeds the U updates).
 
     Divergence isolation: after each iteration's U updates the learner checks the agent's losses
     and parameters. A seed with a non-finite one keeps its last finite agent state from then on
@@ -46,14 +34,15 @@ class Learner:
     batch_size: int
     updates_per_iteration: int
     num_envs: int = 1
-    priority: PrioritySettings | None = None  # None: uniform replay
+    replay: object = UniformReplay()  # a replay.kinds kind
     # hparams -> the agent built with those carried hyperparameters (training.hyperparams);
     # None: the run carries none
     agent_factory: Callable | None = None
 
     def __post_init__(self):
-        if self.pixels and self.priority is not None:
-            raise ValueError("prioritized replay is not supported for pixel agents: their replay is the frame replay")
+        if self.pixels != (self.replay.name == "frames"):
+            raise ValueError(f"agent {self.agent.name!r} {'reads' if self.pixels else 'does not read'} frame stacks "
+                             f"but the replay is {self.replay.name!r}")
 
     def with_hparams(self, hparams) -> "Learner":
         """This learner with the agent rebuilt for one element's carried hyperparameters (traced
@@ -75,7 +64,7 @@ class Learner:
         k_agent, k_run = jax.random.split(key)
         return TrainState(
             agent=self.with_hparams(hparams).agent.init(k_agent),
-            replay=self.init_replay(replay_capacity, spec.obs_dim, spec.act_dim, spec.frame_shape),
+            replay=self.replay.init(replay_capacity, spec, self.num_envs),
             env=None,
             key=k_run,
             env_steps=jnp.int32(0),
@@ -87,48 +76,18 @@ class Learner:
             hparams=hparams,
         )
 
-    def init_replay(self, capacity: int, obs_dim: int, act_dim: int, frame_shape=None):
-        if self.pixels:
-            if frame_shape is None:
-                raise ValueError(f"agent {self.agent.name!r} reads pixels but the env has flat observations")
-            return frames.init_frame_replay(capacity, act_dim, self.num_envs, self.agent.frame_stack, frame_shape)
-        if self.priority is None:
-            return replay.init_buffer(capacity, obs_dim, act_dim, self.num_envs)
-        return replay.init_prioritized(capacity, obs_dim, act_dim, self.num_envs)
-
-    def _uniform(self, buffer):
-        return buffer if self.priority is None else buffer.buffer
-
-    def _sample(self, buffer, key, shape: tuple[int, ...]):
-        """Uniform batches of ``shape`` (e.g. [U, B]) from a uniform or frame replay."""
-        if not self.pixels:
-            return replay.gather(buffer, replay.sample_indices(buffer, key, math.prod(shape)).reshape(shape))
-        # frames.gather builds stacks for a flat index vector
-        batch = frames.gather(buffer, replay.sample_indices(buffer.core, key, math.prod(shape)))
-        return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), batch)
-
     def sample_uniform(self, ts: TrainState, key: jax.Array, batch_size: int):
         """A uniform batch of ``batch_size`` stored transitions (frame stacks for pixel agents),
         from any kind of replay: for analyses such as the critic's effective rank."""
-        return self._sample(self._uniform(ts.replay), key, (batch_size,))
+        return self.replay.sample(ts.replay, key, (batch_size,))
 
     def store(self, ts: TrainState, trans) -> TrainState:
         """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``."""
-        if self.pixels:
-            buffer = frames.insert_transition(ts.replay, trans)
-        elif self.priority is None:
-            buffer = replay.insert(ts.replay, trans)
-        else:
-            buffer = replay.insert_prioritized(ts.replay, trans, self.priority.alpha)
-        return ts.replace(replay=buffer, env_steps=ts.env_steps + trans.reward.shape[0])
+        return ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
 
     def break_episodes(self, ts: TrainState) -> TrainState:
         """See ``replay.break_episodes``: for host envs that restart their episodes."""
-        if self.pixels:
-            return ts.replace(replay=frames.break_episodes(ts.replay))
-        if self.priority is None:
-            return ts.replace(replay=replay.break_episodes(ts.replay))
-        return ts.replace(replay=ts.replay.replace(buffer=replay.break_episodes(ts.replay.buffer)))
+        return ts.replace(replay=self.replay.break_episodes(ts.replay))
 
     # --- updates ------------------------------------------------------------------------------
 
@@ -143,7 +102,12 @@ class Learner:
             return self._guard(ts, new, metrics), metrics
 
     def _learn_raw(self, ts: TrainState) -> tuple[TrainState, dict]:
-        return self._learn_prioritized(ts) if self.priority is not None else self._learn_uniform(ts)
+        agent_state, buffer, key, grad_steps, metrics = self.replay.updates(
+            ts.replay, ts.agent, ts.key, ts.grad_steps, self.updates_per_iteration, self.batch_size,
+            lambda a, batch, k, weights: self.agent.update(a, batch, k) if weights is None
+            else self.agent.update(a, batch, k, weights=weights),
+            self.agent.aux_update)
+        return ts.replace(agent=agent_state, replay=buffer, key=key, grad_steps=grad_steps), metrics
 
     def pretrain(self, ts: TrainState, num_updates: int) -> tuple[TrainState, dict]:
         """``num_updates`` of ``agent.pretrain``, each on its own uniform batch; they are not
@@ -152,84 +116,16 @@ class Learner:
 
     def _pretrain(self, ts: TrainState, num_updates: int) -> tuple[TrainState, dict]:
         key, sub = jax.random.split(ts.key)
-        buffer = self._uniform(ts.replay)
 
         def step(agent_state, k):
             k_sample, k_update = jax.random.split(k)
-            batch = self._sample(buffer, k_sample, (self.batch_size,))
+            batch = self.replay.sample(ts.replay, k_sample, (self.batch_size,))
             return self.agent.pretrain(agent_state, batch, k_update)
 
         agent_state, metrics = jax.lax.scan(step, ts.agent, jax.random.split(sub, num_updates))
         # Parameters only, numbered as in training (after its metrics): one list of names.
         offset = len(self._checked_metrics(jax.eval_shape(self._learn_raw, ts)[1]))
         return self._guard(ts, ts.replace(agent=agent_state, key=key), {}, offset), metrics
-
-    def _aux(self, agent_state, batch, key):
-        if self.agent.aux_update is None:
-            return agent_state, {}
-        return self.agent.aux_update(agent_state, batch, key)
-
-    def _learn_uniform(self, ts: TrainState) -> tuple[TrainState, dict]:
-        key, k_sample, k_update = jax.random.split(ts.key, 3)
-        u, b = self.updates_per_iteration, self.batch_size
-        # All U batches are gathered before the update scan, so the buffer is read once.
-        with jax.named_scope("replay_sample"):
-            batches = self._sample(ts.replay, k_sample, (u, b))
-
-        def grad_step(agent_state, inputs):
-            batch, k = inputs
-            k_aux, k_update = jax.random.split(k)
-            # The uniform batch serves the auxiliary model as well: it is already unbiased.
-            agent_state, aux_metrics = self._aux(agent_state, batch, k_aux)
-            agent_state, metrics = self.agent.update(agent_state, batch, k_update)
-            metrics.pop("priority", None)
-            return agent_state, {**metrics, **aux_metrics}
-
-        inputs = (batches, jax.random.split(k_update, u))
-        if self.pixels:
-            # XLA:CPU runs the conv update 9x slower inside a scan's loop body, even a fully
-            # unrolled one (2.5 vs 0.27 s at batch 16, 2 cores, 2026-11-22); a traced Python
-            # loop keeps the convs at top level. U is 1 in DrQ, so the program stays small.
-            agent_state, steps = ts.agent, []
-            for i in range(u):
-                agent_state, m = grad_step(agent_state, jax.tree.map(lambda x, i=i: x[i], inputs))
-                steps.append(m)
-            metrics = jax.tree.map(lambda *xs: jnp.stack(xs), *steps)
-        else:
-            with jax.named_scope("update"):
-                agent_state, metrics = jax.lax.scan(grad_step, ts.agent, inputs)
-        ts = ts.replace(agent=agent_state, key=key, grad_steps=ts.grad_steps + u)
-        return ts, metrics
-
-    def _learn_prioritized(self, ts: TrainState) -> tuple[TrainState, dict]:
-        """U updates, each sampling with the priorities the previous one wrote; the auxiliary
-        model gets a uniform sample of its own from the same buffer."""
-        p = self.priority
-        beta_at = replay.linear_schedule(p.beta0, 1.0, p.beta_steps)
-        key, sub = jax.random.split(ts.key)
-
-        def grad_step(carry, k):
-            agent_state, buffer, step = carry
-            k_sample, k_aux_sample, k_aux, k_update = jax.random.split(k, 4)
-            if self.agent.aux_update is not None:
-                aux_idx = replay.sample_indices(buffer.buffer, k_aux_sample, self.batch_size)
-                agent_state, aux_metrics = self._aux(agent_state, replay.gather(buffer.buffer, aux_idx), k_aux)
-            else:
-                aux_metrics = {}
-            beta = beta_at(step)
-            idx, weights = replay.sample_prioritized_indices(buffer, k_sample, self.batch_size, beta)
-            batch = replay.gather(buffer.buffer, idx)
-            agent_state, metrics = self.agent.update(agent_state, batch, k_update, weights=weights)
-            buffer = replay.update_priorities(buffer, idx, metrics.pop("priority"), p.alpha, p.eps)
-            metrics["per_beta"] = beta
-            metrics["per_weight_mean"] = weights.mean()
-            return (agent_state, buffer, step + 1), {**metrics, **aux_metrics}
-
-        carry = (ts.agent, ts.replay, ts.grad_steps)
-        (agent_state, buffer, grad_steps), metrics = jax.lax.scan(
-            grad_step, carry, jax.random.split(sub, self.updates_per_iteration)
-        )
-        return ts.replace(agent=agent_state, replay=buffer, key=key, grad_steps=grad_steps), metrics
 
     # --- divergence isolation -----------------------------------------------------------------
 
@@ -257,9 +153,7 @@ class Learner:
     def quantity_names(self, spec) -> list[str]:
         """Names of the quantities the divergence check looks at, in ``diverged_what`` order:
         the training metrics, then the agent's floating-point leaves."""
-        rows = max(2 * self.num_envs, self.batch_size)
-        if self.pixels:  # the frame replay's smallest rings
-            rows = max(rows, (self.agent.frame_stack + 2) * self.num_envs)
+        rows = max(self.replay.min_rows(self.num_envs), self.batch_size)
         rows = -(-rows // self.num_envs) * self.num_envs
         ts, metrics = jax.eval_shape(lambda k: self.learn(self.init_state(k, rows, spec)), jax.random.PRNGKey(0))
         names = self._checked_metrics(metrics)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.training import devices
-from largerl_jax.training import records as metrics_io
+from largerl_jax.training import metrics_io
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.tensorboard import TensorBoardLog

@@ -14,10 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.agents import Agent
-from largerl_jax.replay import PrioritizedBuffer, Transition, gather
-from largerl_jax.replay import frames
+from largerl_jax.replay import Transition
+from largerl_jax.replay.kinds import gather_rows, rows_of
 from largerl_jax.envs.base import EnvSpec
-from largerl_jax.training import records as metrics_io
+from largerl_jax.training import metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training import hyperparams, shrinking
 from largerl_jax.training.runner import make_driver
@@ -104,10 +104,8 @@ def stored_sample(replay, n: int, seed: int = 0) -> Transition:
     """``n`` of ``replay``'s stored transitions drawn uniformly without replacement (every one,
     in row order, when it holds no more than ``n``): only valid rows, never the empty or the
     next-observation rows. Host-side; pixel replays give frame stacks as obs and next_obs."""
-    pixels = isinstance(replay, frames.FrameReplay)
-    core = replay.core if pixels else replay.buffer if isinstance(replay, PrioritizedBuffer) else replay
-    rows = np.flatnonzero(np.asarray(core.valid))
+    rows = np.flatnonzero(np.asarray(rows_of(replay).valid))
     if rows.size > n:
         rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
     idx = jnp.asarray(rows, jnp.int32)
-    return frames.gather(replay, idx) if pixels else gather(core, idx)
+    return gather_rows(replay, idx)

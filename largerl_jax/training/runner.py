@@ -13,15 +13,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax import replay
 from largerl_jax.agents import make_agent
 from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.envs.registry import is_host_env_name
-from largerl_jax.replay import frames
+from largerl_jax.replay.kinds import PrioritizedReplay, replay_kind
 from largerl_jax.training.eval_metrics import singular_value_fn, srank_fn
 from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
-from largerl_jax.training.learner import Learner, PrioritySettings
+from largerl_jax.training.learner import Learner
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
 from largerl_jax.training.outputs import Outputs, Point, config_json
@@ -53,13 +52,13 @@ def make_driver(cfg, seeds: list[int], carried: tuple[str, ...] = ()):
     if cfg.prioritized_replay.enabled:
         per = cfg.prioritized_replay
         train_iters = max(math.ceil((cfg.total_env_steps - cfg.warmup_env_steps) / cfg.env.num_envs), 1)
-        priority = PrioritySettings(per.alpha, per.beta0, per.eps, train_iters * cfg.updates_per_iteration)
+        priority = PrioritizedReplay(per.alpha, per.beta0, per.eps, train_iters * cfg.updates_per_iteration)
     learner = Learner(
         agent=agent,
         batch_size=cfg.agent.batch_size,
         updates_per_iteration=cfg.updates_per_iteration,
         num_envs=cfg.env.num_envs,
-        priority=priority,
+        replay=replay_kind(agent.frame_stack, priority),
         agent_factory=build_agent if carried else None,
     )
     if is_host_env(env):
@@ -209,11 +208,7 @@ def _check_same_program(points: list[Point], carried) -> None:
 def estimate_memory(cfg, driver, keys, hparams=None) -> tuple[str, dict]:
     """The train state's memory, from abstract shapes (nothing allocated)."""
     abstract = driver.abstract_state(keys, cfg.replay_capacity, hparams)
-    spec = driver.spec
-    if spec.frame_shape is not None:
-        row_bytes = frames.bytes_per_transition(spec.act_dim, spec.frame_shape)
-    else:
-        row_bytes = replay.bytes_per_transition(spec.obs_dim, spec.act_dim)
+    row_bytes = driver.learner.replay.bytes_per_row(driver.spec)
     # validate() makes replay_capacity a multiple of num_envs, so every configured row exists
     return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 

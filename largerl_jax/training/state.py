@@ -31,5 +31,5 @@ class TrainState:
     diverged_at: jax.Array  # int32
     diverged_what: jax.Array  # int32
     # Scalar hyperparameters carried for a grid search (see training.hyperparams): a nested
-    # dict of float32 like the config's ({'agent': {'actor_lr': ...}}); None when none are.
+    # dict of float32 like the config's ({'agent': {'gamma': ...}}); None when none are.
     hparams: Any = None

@@ -14,7 +14,8 @@ from largerl_jax.agents import Agent, agent_config, make_agent
 from largerl_jax.networks.trainable import polyak
 from largerl_jax.envs import EnvSpec
 from largerl_jax.networks import Torso, torso_config
-from largerl_jax.training.learner import Learner, PrioritySettings
+from largerl_jax.replay.kinds import PrioritizedReplay
+from largerl_jax.training.learner import Learner
 from fake_transitions import gaussian
 
 OBS, ACT, B = 5, 2, 32
@@ -81,7 +82,7 @@ def _recording_agent() -> Agent:
 def test_auxiliary_model_gets_a_uniform_batch_under_prioritized_replay():
     cap, n = 4096, 1
     learner = Learner(_recording_agent(), batch_size=256, updates_per_iteration=1, num_envs=n,
-                      priority=PrioritySettings(alpha=1.0, beta0=0.4, eps=1e-6, beta_steps=100))
+                      replay=PrioritizedReplay(alpha=1.0, beta0=0.4, eps=1e-6, beta_steps=100))
     ts = learner.init_state(jax.random.PRNGKey(0), cap, EnvSpec("x", 1, 1, 10))
     # obs = row index / cap in [0, 1); priorities set so that rows above 0.9 hold almost all mass
     obs = jnp.arange(cap, dtype=jnp.float32)[:, None] / cap

@@ -103,6 +103,38 @@ def test_runner_records_failures_timeouts_and_skips(tmp_path):
     assert summary["rerun_skipped"] in md
 
 
+def test_brax_steps_become_one_table(tmp_path):
+    """Two peers --only=brax steps (one measured, one failed) in the report's Brax section."""
+    ok = str(tmp_path / "b1.json")
+    data = {"errors": [], "brax": {"regimes": {"64x8": {"iterations": 200, "ours": 9000.0, "brax": 6000.0,
+                                                         "ours/brax": 1.5, "settings": {"num_envs": 64}}}}}
+    code = f"import json; json.dump({data!r}, open({ok!r}, 'w'))"
+    S = step_runner.Step
+    steps = [S("brax@64x8", "brax", "peers-brax", None, [sys.executable, "-c", code], ok, 60),
+             S("brax@1024x2b8192", "brax", "peers-brax", None, [sys.executable, "-c", "import sys; sys.exit(2)"],
+               str(tmp_path / "b2.json"), 60)]
+    step_runner.run_steps(steps, budget_s=60.0, min_step_s=1.0, log=lambda *a, **k: None)
+    out = tmp_path / "out"
+    out.mkdir()
+    _, reports, md = gpu_report.write_reports(
+        str(out), steps, {}, "suite", False, __import__("datetime").datetime.now(__import__("datetime").timezone.utc),
+        1.0, (1,), (64,), "ant")
+    assert reports["peers-brax"]["regimes"]["64x8"]["ours/brax"] == 1.5
+    assert "| 64x8 | 9,000.0 | 6,000.0 | 1.50 |" in md
+    assert "brax@1024x2b8192: **FAILED**" in md
+    assert json.load(open(out / "peers-brax.json"))["regimes"]["64x8"]["brax"] == 6000.0
+
+
+def test_peers_part3_regimes_and_seeds_are_chosen_on_the_command_line():
+    from benchmarks import peers
+
+    args = peers.parse_args(["--only=brax", "--brax-regimes=64x8", "--brax-seeds=0"])
+    assert args.brax_regimes == ["64x8"] and args.brax_seeds == 0
+    for bad in (["--brax-regimes=2x2"], ["--brax-seeds=1"], ["--brax-regimes=,"]):
+        with pytest.raises(SystemExit):
+            peers.parse_args(bad)
+
+
 def test_targets_thresholds():
     def reports(r1, r8, rate):
         mk = lambda s, r: {"seeds": s, "env_steps_per_s": r, "chunk_s_median": s / r}
@@ -121,9 +153,12 @@ def test_targets_thresholds():
 def test_plan_order_and_selection(tmp_path):
     steps = gpu_suite.build_steps(gpu_suite.PLANS["gpu"], str(tmp_path), dry_run=False)
     names = [s.name for s in steps]
-    assert names[:4] == ["probe", "ant_sac@1", "ant_sac@8", "collect@4096"]
+    assert names[:6] == ["probe", "ant_sac@1", "ant_sac@8", "collect@4096", "brax@64x8", "brax@1024x2b8192"]
     assert sorted(names) == sorted(["probe"] + [f"{c}@{s}" for c in ("ant_sac", "ant_sac_ofe") for s in (1, 2, 4, 8)]
-                                   + [f"collect@{n}" for n in (64, 256, 1024, 4096)])
+                                   + [f"collect@{n}" for n in (64, 256, 1024, 4096)]
+                                   + ["brax@64x8", "brax@1024x2b8192"])
+    brax = next(s for s in steps if s.name == "brax@64x8")
+    assert brax.argv[1:5] == ["-m", "benchmarks.peers", "--only=brax", "--brax-regimes=64x8"]
     ofe8 = next(s for s in steps if s.name == "ant_sac_ofe@8")
     assert "--iterations=10" in ofe8.argv and "--seeds=8" in ofe8.argv and ofe8.limit_s == 210
     assert [s.name for s in gpu_suite.select(steps, "collect,ant_sac@2")] == [

@@ -13,7 +13,7 @@ import pytest
 from jax import monitoring
 
 from experiments import run as run_cli
-from largerl_jax.training import records as metrics_io
+from largerl_jax.training import metrics_io
 
 TINY = [
     "--config=pendulum_sac", "--no-progress",

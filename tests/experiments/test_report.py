@@ -1,6 +1,6 @@
 """experiments.report on run folders fabricated with known numbers: config.json written as the
 runner writes it (the named config's JSON plus _num_seeds and _package_version), metrics.jsonl
-through training.records."""
+through training.metrics_io."""
 import json
 import os
 
@@ -10,7 +10,7 @@ import pytest
 from experiments.configs import get_config
 from experiments.overrides import apply_overrides
 from experiments.report import main as report_main
-from largerl_jax.training import records as records_io
+from largerl_jax.training import metrics_io as records_io
 
 
 def _run(path, name, returns, overrides=(), extra=None):

@@ -15,7 +15,7 @@ from experiments import video
 from experiments.configs import get_config, grid_points
 from largerl_jax import render
 from largerl_jax.envs import make_env
-from largerl_jax.training import records as metrics_io
+from largerl_jax.training import metrics_io
 
 TINY = [
     "--config=pendulum_sac", "--no-progress",

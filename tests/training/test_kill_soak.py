@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import pytest
 
 from benchmarks.kill_soak import run_soak
-from largerl_jax.training import records, run
+from largerl_jax.training import metrics_io as records, run
 from largerl_jax.training.checkpoint import MARKED_DIR, MARKER, Checkpointer
 
 

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from largerl_jax.training import records as records_io
+from largerl_jax.training import metrics_io as records_io
 from largerl_jax.training.tensorboard import TensorBoardLog, read_scalars
 
 
