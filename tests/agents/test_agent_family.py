@@ -125,9 +125,12 @@ def test_a_new_family_trains_checkpoints_resumes_grids_and_exports(tmp_path, cap
     part = tmp_path / "part"
     run(cfg, workdir=str(part), num_seeds=2, progress=False, stop_after_env_steps=800)
     resumed = run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
+    assert [(r["seed"], r["env_steps"]) for r in resumed] == [(r["seed"], r["env_steps"]) for r in full]
     for a, b in zip(full, resumed):
+        assert a.keys() == b.keys()
         for k in ("eval_return", "critic_loss", "actor_loss"):
-            np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-5)
+            if k in a:  # the warm-up evaluation has no losses yet
+                np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-5)
 
     points = []
     for lr in (1e-3, 3e-3):
@@ -135,8 +138,9 @@ def test_a_new_family_trains_checkpoints_resumes_grids_and_exports(tmp_path, cap
         point.agent.actor_lr = lr
         points.append(Point(point, str(tmp_path / f"lr{lr}"), f"lr{lr}"))
     grid = run_points(points, 2, carried=("agent.actor_lr",), progress=False)
-    assert [r["eval_return"] for r in grid[0]] == [r["eval_return"] for r in full]  # lr 1e-3 is the base
-    assert [r["eval_return"] for r in grid[1]][-1] != [r["eval_return"] for r in full][-1]
+    # lr 1e-3 is the base run; a traced learning rate compiles to a different float order
+    np.testing.assert_allclose([r["eval_return"] for r in grid[0]], [r["eval_return"] for r in full], rtol=1e-4)
+    assert abs(grid[1][-1]["eval_return"] - full[-1]["eval_return"]) > 1e-2
 
     out = tmp_path / "policy.npz"
     assert export_cli.main([f"--workdir={tmp_path / 'full'}", f"--out={out}"]) == 0
