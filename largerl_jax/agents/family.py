@@ -37,6 +37,9 @@ class FeatureKind:
     carried: tuple[str, ...] = ()  # agent cfg keys (dotted) a grid may carry
     validate: Callable | None = None  # (agent cfg) -> list of problems
     pretrain_updates: Callable | None = None  # (agent cfg) -> updates after warm-up; None: 0
+    # (agent cfg, obs_dim) -> how many observation dims the features' auxiliary task predicts,
+    # which counting a pruned agent's parameters needs; None: no such task
+    predict_dims: Callable | None = None
 
 
 _AGENTS: dict[str, AgentFamily] = {}

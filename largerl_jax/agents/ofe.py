@@ -23,6 +23,7 @@ from flax import struct
 from largerl_jax.agents import common, gated
 from largerl_jax.agents.family import FeatureKind, register_features
 from largerl_jax.features import (
+    check_predict_dims,
     init_ofenet,
     num_layers,
     ofenet_dims,
@@ -143,4 +144,5 @@ def _validate(agent_cfg) -> list[str]:
 FEATURES = register_features(FeatureKind(
     name="ofenet", wrap=with_ofenet, carried=("ofenet.learning_rate", "ofenet.tau"), validate=_validate,
     pretrain_updates=lambda agent_cfg: agent_cfg.ofenet.pretrain_updates,
+    predict_dims=lambda agent_cfg, obs_dim: check_predict_dims(agent_cfg.ofenet, obs_dim),
 ))

@@ -13,8 +13,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from largerl_jax.agents import feature_kind
 from largerl_jax.agents.shrink import pruned_param_counts, shrink_agent_state
-from largerl_jax.features import check_predict_dims
 from largerl_jax.training.config import agent_config_for_run, pruning_enabled
 
 META_KEY = "agent_widths"
@@ -66,6 +66,6 @@ def shrink(cfg, driver, ts, make_driver, seeds):
 def param_counts(cfg, driver, ts) -> dict:
     """Deploy and train parameter counts per seed (alive units only; see pruned_param_counts)."""
     spec = driver.spec
-    ofenet = cfg.agent.get("features") == "ofenet"
-    predict = check_predict_dims(cfg.agent.ofenet, spec.obs_dim) if ofenet else None
+    kind = feature_kind(cfg.agent.get("features", "raw"))
+    predict = kind.predict_dims(cfg.agent, spec.obs_dim) if kind.predict_dims else None
     return pruned_param_counts(ts.agent, spec.obs_dim, spec.act_dim, predict)
