@@ -56,6 +56,7 @@ CASES = {
     "pixels": ("pixels_dmc_cartpole_swingup_mlp2", PIXELS, 1, "run"),
     "host_gym": ("gym_hopper_sac", HOST, 2, "run"),
 }
+RENDERED = {"pixels"}  # cases whose results also depend on the OpenGL renderer
 GRID_AXIS = "--axis=lr=0.0003,0.001"
 VOLATILE = ("wall_time_s",)  # fields that measure the machine, not the run
 

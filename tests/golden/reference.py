@@ -1,6 +1,7 @@
-"""Where the golden test's reference records come from: the committed set when it was computed
-on a machine and stack like this one, else the reference commit itself, checked out of this
-clone's history and run here, so that a different CPU or jaxlib never silently drops the proof."""
+"""Where the golden test's reference records come from: for each case, the committed record when
+it was computed on a machine and stack like this one (for that case: the rendered-frame hash
+counts only for cases that render), else the reference commit itself, checked out of this clone's
+history and run here, so that a different CPU, package or renderer never silently drops the proof."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 
+from golden.cases import RENDERED
 from golden.fingerprint import fingerprint
 
 # The last commit before the issue-18 refactor: the behaviour every later commit must keep.
@@ -23,8 +25,14 @@ def _fingerprint_of(records_dir: str) -> dict:
         return json.load(f)
 
 
-def committed_fits() -> bool:
-    return _fingerprint_of(COMMITTED) == fingerprint()
+def fits(name: str, records_dir: str = COMMITTED) -> bool:
+    """Whether the records in ``records_dir`` were computed where case ``name`` gives the same
+    bits as here."""
+    there = dict(_fingerprint_of(records_dir))
+    render = name in RENDERED
+    if not render:
+        there.pop("render", None)
+    return there == fingerprint(render=render)
 
 
 def why_not_recomputable() -> str | None:
@@ -38,10 +46,10 @@ def why_not_recomputable() -> str | None:
     return None
 
 
-def recompute(workdir: str, timeout_s: float = 1800) -> str:
+def recompute(workdir: str, names: list[str], timeout_s: float = 1800) -> str:
     """Checks the reference commit out into ``workdir``, puts this tree's tests/golden beside its
-    code (the cases' text is the same before and after), records every case there in a fresh
-    interpreter and returns the records directory."""
+    code (the cases' text is the same before and after), records cases ``names`` there in a fresh
+    interpreter with this process's environment, and returns the records directory."""
     tree = os.path.join(workdir, "reference")
     os.makedirs(tree)
     archive = subprocess.run(["git", "-C", REPO, "archive", "--format=tar", COMMIT], capture_output=True, check=True)
@@ -50,10 +58,11 @@ def recompute(workdir: str, timeout_s: float = 1800) -> str:
     shutil.rmtree(golden, ignore_errors=True)
     shutil.copytree(HERE, golden, ignore=shutil.ignore_patterns("records", "__pycache__"))
     out = os.path.join(workdir, "records")
-    done = subprocess.run([sys.executable, os.path.join(golden, "record.py"), f"--out={out}"], cwd=tree,
+    done = subprocess.run([sys.executable, os.path.join(golden, "record.py"), f"--out={out}", *names], cwd=tree,
                           capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
         raise RuntimeError(f"recording the reference commit {COMMIT[:7]} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
-    if _fingerprint_of(out) != fingerprint():  # the subprocess saw another stack: not comparable
+    misfits = [n for n in names if not fits(n, out)]  # the subprocess saw another stack: not comparable
+    if misfits:
         raise RuntimeError(f"the reference ran on {_fingerprint_of(out)}, this process is {fingerprint()}")
     return out
