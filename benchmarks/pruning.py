@@ -30,7 +30,7 @@ from benchmarks.report_io import write_report
 from experiments.configs import get_config
 from experiments.inspect import counts_with_baseline
 from largerl_jax.agents import make_agent
-from largerl_jax.agents.shrink import pruned_param_counts, shrink_agent_state
+from largerl_jax.agents import pruned_param_counts, shrink_agent_state
 from largerl_jax.envs import make_env
 from largerl_jax.export import load_policy
 from largerl_jax.export.writer import policy_contents, write_policy
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     gated = make_agent(cfg_prune.agent, obs_dim, act_dim)
     gated_state = _pruned_state(gated, args, jax.random.PRNGKey(0))
     small, small_state, widths = _shrunk(cfg_prune, cfg_prune.agent, gated_state, obs_dim, act_dim)
-    counts = {k: float(v[0]) for k, v in pruned_param_counts(jax.tree.map(lambda x: x[None], gated_state), obs_dim, act_dim).items()}
+    counts = {k: float(v[0]) for k, v in pruned_param_counts(cfg_prune.agent, jax.tree.map(lambda x: x[None], gated_state), obs_dim, act_dim).items()}
 
     policies = {}
     for name, (agent, state) in {"ofe_big": (big, big_state), "prune_b_shrunk": (small, small_state)}.items():

@@ -8,8 +8,10 @@ from largerl_jax.agents.family import (
     feature_kind,
     feature_kinds,
     pretrain_updates,
+    pruned_param_counts,
     register_agent,
     register_features,
+    shrink_agent_state,
 )
 from largerl_jax.agents.ofe import with_ofenet
 from largerl_jax.agents.configs import (
@@ -61,10 +63,12 @@ __all__ = [
     "make_sac_v1",
     "make_td3",
     "pretrain_updates",
+    "pruned_param_counts",
     "register_agent",
     "register_features",
     "sac_config",
     "sac_pixels_config",
     "sac_v1_config",
+    "shrink_agent_state",
     "td3_config",
 ]

@@ -8,7 +8,7 @@ import ml_collections
 
 from largerl_jax.features.config import ofenet_config
 from largerl_jax.networks import torso_config
-from largerl_jax.networks.pruning_config import pruning_config
+from largerl_jax.pruning.config import pruning_config
 
 
 # Keys of _common that a grid may carry in the train state (each family adds its own).
@@ -101,7 +101,7 @@ def sac_v1_config() -> ml_collections.ConfigDict:
     cfg.log_std_max = 2.0
     cfg.value = torso_config(arch="mlp", width=256, depth=2, activation="relu")
     # XiNet pruning (the pruning paper): gates on every hidden unit of the policy, V, the Qs and,
-    # with features='ofenet', OFENet; off by default (see largerl_jax.networks.pruning_config).
+    # with features='ofenet', OFENet; off by default (see largerl_jax.pruning.config).
     cfg.pruning = pruning_config()
     return cfg
 

@@ -20,8 +20,11 @@ from typing import Any
 import jax
 from flax import struct
 
-from largerl_jax.agents import common, gated
+from largerl_jax.agents import common
+from largerl_jax.pruning import gated
 from largerl_jax.agents.family import FeatureKind, register_features
+import numpy as np
+
 from largerl_jax.features import (
     check_predict_dims,
     init_ofenet,
@@ -29,11 +32,16 @@ from largerl_jax.features import (
     ofenet_dims,
     ofenet_update,
     ofexinet_update,
+    phi_s_torso_config,
+    phi_sa_torso_config,
     state_action_features,
     state_features,
     validate_ofenet_config,
 )
-from largerl_jax.networks import gates as gating
+from largerl_jax.pruning.agent_shrink import gate_keeps, shrink_gates
+from largerl_jax.pruning.compact import apply_plan, compaction_plan
+from largerl_jax.pruning.config import is_pruned
+from largerl_jax.pruning import gates as gating
 
 
 @struct.dataclass
@@ -77,7 +85,7 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
     z_s_dim, z_sa_dim = ofenet_dims(ofe_cfg, obs_dim, act_dim)
     inner = make_inner(cfg, z_s_dim, act_dim, sa_dim=z_sa_dim)
     pruning = cfg.get("pruning")
-    pruned = pruning is not None and pruning.enabled
+    pruned = is_pruned(cfg)
 
     def init(key):
         k_ofe, k_agent = jax.random.split(key)
@@ -141,8 +149,50 @@ def _validate(agent_cfg) -> list[str]:
 
 
 # OFENet's learning rate and target rate enter only its Adam and its Polyak step (traced).
+def _shrink_ofe(cfg, ofe, obs_dim: int, act_dim: int):
+    """OFEXiNet without its dead units: phi_s's, phi_sa's (which reads phi_s's kept features and
+    the action) and the predictor's rows, with the kept positions of z_s and z_sa."""
+    n_s, _ = num_layers(ofe.module)
+    keeps_s, alive_s = gate_keeps(ofe.gates, 0, n_s)
+    keeps_sa, alive_sa = gate_keeps(ofe.gates, n_s)
+    z_s_dim, _ = ofenet_dims(cfg, obs_dim, act_dim)
+    plan_s = compaction_plan(phi_s_torso_config(cfg), obs_dim, keeps_s, None, torso_path=("phi_s",), out_path=None)
+    action_cols = np.broadcast_to(z_s_dim + np.arange(act_dim, dtype=np.int32), plan_s.out_keep.shape[:-1] + (act_dim,))
+    sa_in_keep = np.concatenate([plan_s.out_keep, action_cols], axis=-1)
+    plan_sa = compaction_plan(phi_sa_torso_config(cfg), z_s_dim + act_dim, keeps_sa, sa_in_keep,
+                              torso_path=("phi_sa",), out_path=("predictor",))
+
+    def both(tree):
+        return None if tree is None else apply_plan(plan_sa, apply_plan(plan_s, tree))
+
+    new = ofe.replace(
+        net=ofe.net.replace(params=both(ofe.net.params), state=both(ofe.net.state), opt_state=both(ofe.net.opt_state)),
+        target_params=both(ofe.target_params),
+        target_state=both(ofe.target_state),
+        gates=shrink_gates(ofe.gates, keeps_s + keeps_sa, alive_s + alive_sa),
+    )
+    widths = {"ofenet.widths": tuple(int(k.shape[-1]) for k in keeps_s),
+              "ofenet.sa_widths": tuple(int(k.shape[-1]) for k in keeps_sa)}
+    # The agent's networks read z_s = phi_s(s) and z_sa = phi_sa(z_s, a) at these positions.
+    return new, widths, (plan_s.out_keep, plan_sa.out_keep)
+
+
+def _shrink(agent_cfg, state: OFEAgentState, obs_dim: int, act_dim: int, shrink_inner):
+    """The feature kind's shrink hook (see pruning.agent_shrink)."""
+    ofe, widths, in_keeps = _shrink_ofe(agent_cfg.ofenet, state.ofe, obs_dim, act_dim)
+    inner, inner_widths = shrink_inner(state.agent, ofenet_dims(agent_cfg.ofenet, obs_dim, act_dim), in_keeps)
+    return state.replace(ofe=ofe, agent=inner), {**widths, **inner_widths}
+
+
+def _split_gates(state: OFEAgentState):
+    """(inner agent state, alive masks of phi_s's layers, of phi_sa's) for parameter counts."""
+    n_s = num_layers(state.ofe.module)[0]
+    return state.agent, state.ofe.gates.alive[:n_s], state.ofe.gates.alive[n_s:]
+
+
 FEATURES = register_features(FeatureKind(
     name="ofenet", wrap=with_ofenet, carried=("ofenet.learning_rate", "ofenet.tau"), validate=_validate,
     pretrain_updates=lambda agent_cfg: agent_cfg.ofenet.pretrain_updates,
     predict_dims=lambda agent_cfg, obs_dim: check_predict_dims(agent_cfg.ofenet, obs_dim),
+    shrink=_shrink, split_gates=_split_gates,
 ))

@@ -16,14 +16,22 @@ from flax import struct
 
 from typing import Any
 
-from largerl_jax.agents import common, gated
+from largerl_jax.agents import common
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_v1_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample, trainable
-from largerl_jax.networks import gates as gating
+from largerl_jax.pruning import gated
+from largerl_jax.pruning import gates as gating
+from largerl_jax.pruning.agent_shrink import GatedNetworks
+from largerl_jax.pruning.config import is_pruned
 
-GATED = ("actor", "critic", "value")
+# XiNet gates in every hidden layer of these (cfg.pruning); Table 4 counts policy, V, Q1, Q2
+GATED_NETWORKS = GatedNetworks(
+    reads=(("actor", "s"), ("critic", "sa"), ("value", "s")), targets=(("target_value", "value"),),
+    table4=(("pi", "actor", None), ("V", "value", None), ("Q1", "critic", 0), ("Q2", "critic", -1)),
+)
+GATED = tuple(name for name, _ in GATED_NETWORKS.reads)
 
 
 @struct.dataclass
@@ -46,7 +54,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
     value_opt = trainable.make_adam(cfg.value_lr, cfg.grad_clip)
     alpha = cfg.init_temperature  # fixed; a number, or traced when a grid carries it
     pruning = cfg.get("pruning")
-    pruned = pruning is not None and pruning.enabled
+    pruned = is_pruned(cfg)
     if pruned:
         for name in GATED:
             gated.check_prunable(name, cfg[name])
@@ -233,5 +241,5 @@ FAMILY = register_agent(AgentFamily(
     name="sac_v1", label="SAC", config=sac_v1_config, make=make_sac_v1, networks=("actor", "critic", "value"),
     learning_rates=("actor_lr", "critic_lr", "value_lr"),
     carried=("actor_lr", "critic_lr", "value_lr", "init_temperature", *COMMON_CARRIED),
-    prunable=True,  # XiNet gates in every hidden layer (cfg.pruning)
+    gated=GATED_NETWORKS,
 ))

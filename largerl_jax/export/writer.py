@@ -24,7 +24,6 @@ import json
 import os
 from typing import Mapping, Sequence
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,15 +33,13 @@ from largerl_jax.envs.base import EnvSpec
 from largerl_jax.export.numpy_policy import FORMAT_VERSION, PARAMS_PREFIX, NumpyPolicy
 from largerl_jax.agents.ofe import OFEAgentState
 from largerl_jax.features import OFENet, num_layers, phi_s_torso_config
-from largerl_jax.networks import DeterministicPolicy, GaussianPolicy, layer_widths, sigma_from_u
-from largerl_jax.networks import gates as gating
+from largerl_jax.networks import DeterministicPolicy, GaussianPolicy, layer_widths
+from largerl_jax.networks.arch import get_arch
+from largerl_jax.networks.export_ops import child as _child, dense as _dense, layer_norm as _layer_norm
+from largerl_jax.pruning import gates as gating
 from largerl_jax.networks.encoder import STRIDES
 from largerl_jax.networks.pixel_heads import PixelActor
-from largerl_jax.networks.spectral_norm import SNDense
 
-# layers.dense and the encoder build every SNDense and LayerNorm with the class defaults
-_SN_EPS = SNDense.eps
-_LN_EPS = nn.LayerNorm.epsilon
 
 
 class _Program:
@@ -65,85 +62,16 @@ class _Program:
         self.ops.append({"op": kind, "in": list(inputs), "out": out, **attrs})
         return out
 
-
-def _child(variables: Mapping, name: str) -> dict:
-    """The variables of submodule ``name``, in every collection that has it."""
-    return {col: tree[name] for col, tree in variables.items() if name in tree}
-
-
-def _sn_divisor(kernel: np.ndarray, u) -> np.float32:
-    return np.float32(jnp.maximum(sigma_from_u(jnp.asarray(kernel), jnp.asarray(u), _SN_EPS), _SN_EPS))
-
-
-def _dense(p: _Program, v: Mapping, key: str, x: str, columns: int | None = None) -> str:
-    """An SNDense (or nn.Dense); ``columns`` keeps the first output columns only."""
-    kernel = np.asarray(v["params"]["kernel"], np.float32)
-    bias = np.asarray(v["params"]["bias"], np.float32)
-    u = v.get("spectral", {}).get("u")
-    if u is not None:
-        kernel = kernel / _sn_divisor(kernel, u)  # sigma of the whole kernel, before any slicing
-    if columns is not None:
-        kernel, bias = kernel[:, :columns], bias[:columns]
-    return p.op("dense", x, kernel=p.array(f"{key}/kernel", kernel), bias=p.array(f"{key}/bias", bias))
-
-
-def _batch_norm(p: _Program, v: Mapping, key: str, x: str, eps: float) -> str:
-    params, stats = v["params"], v["batch_stats"]
-    return p.op(
-        "batch_norm", x, mean=p.array(f"{key}/mean", stats["mean"]), var=p.array(f"{key}/var", stats["var"]),
-        scale=p.array(f"{key}/scale", params["scale"]), bias=p.array(f"{key}/bias", params["bias"]), eps=float(eps),
-    )
-
-
-def _layer_norm(p: _Program, v: Mapping, key: str, x: str) -> str:
-    params = v["params"]
-    return p.op("layer_norm", x, scale=p.array(f"{key}/scale", params["scale"]),
-                bias=p.array(f"{key}/bias", params["bias"]), eps=float(_LN_EPS))
-
-
-def _gate(p: _Program, key: str, i: int, x: str) -> str:
-    return p.op("scale", x, scale=f"{PARAMS_PREFIX}{key}/gate_{i}", optional=True)
-
-
-def _hidden(p: _Program, cfg, v: Mapping, key: str, i: int, x: str) -> str:
-    """layers.hidden_layer: f(BN?(W x)), then the gate slot of maskable layer i."""
-    name = f"hidden_{i}"
-    y = _dense(p, _child(v, name), f"{key}/{name}", x)
-    if cfg.batch_norm:
-        y = _batch_norm(p, _child(v, f"{name}_norm"), f"{key}/{name}_norm", y, cfg.bn_epsilon)
-    return _gate(p, key, i, p.op(cfg.activation, y))
+    def slot(self, key: str) -> str:
+        """The name an optional array (a gate scale) has when it is in the file."""
+        return PARAMS_PREFIX + key
 
 
 def _torso(p: _Program, cfg, v: Mapping, key: str, x: str) -> str:
-    """The hidden layers of torso.py's architectures, op for op."""
+    """The hidden layers, op for op, as the torso's architecture declares its export."""
     widths = layer_widths(cfg, 0)
     p.gate_slots[key] = widths
-    if cfg.arch == "modern":
-        h = _dense(p, _child(v, "proj"), f"{key}/proj", x)
-        for i in range(len(widths)):
-            name, bv = f"block_{i}", _child(v, f"block_{i}")
-            y = _layer_norm(p, _child(bv, "up_norm"), f"{key}/{name}/up_norm", h)
-            y = _gate(p, key, i, p.op(cfg.activation, _dense(p, _child(bv, "up"), f"{key}/{name}/up", y)))
-            h = p.op("add", h, _dense(p, _child(bv, "down"), f"{key}/{name}/down", y))
-        return _layer_norm(p, _child(v, "final_norm"), f"{key}/final_norm", h) if cfg.modern_final_norm else h
-    h = x
-    for i in range(len(widths)):
-        if cfg.arch == "mlp":
-            h = _hidden(p, cfg, v, key, i, h)
-        elif cfg.arch == "resnet":
-            y = _hidden(p, cfg, v, key, i, h)
-            h = y if i == 0 else p.op("add", h, y)
-        elif cfg.arch == "densenet":
-            y = _hidden(p, cfg, v, key, i, h)
-            if cfg.densenet_passthrough == "diagonal":
-                name = f"hidden_{i}_pass"
-                h = p.op("scale", h, scale=p.array(f"{key}/{name}/scale", v["params"][name]["scale"]))
-            h = p.op("concat", h, y)
-        elif cfg.arch == "d2rl":
-            h = _hidden(p, cfg, v, key, i, h if i == 0 else p.op("concat", h, x))
-        else:
-            raise ValueError(f"cannot export torso arch {cfg.arch!r}")
-    return h
+    return get_arch(cfg.arch).export(p, cfg, v, key, x, widths)
 
 
 def _policy_head(p: _Program, torso_cfg, act_dim: int, gaussian: bool, v: Mapping, key: str, x: str) -> str:

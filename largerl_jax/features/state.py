@@ -22,7 +22,7 @@ import optax
 from flax import struct
 
 from largerl_jax.features.ofenet import OFENet, phi_s_torso_config, phi_sa_torso_config
-from largerl_jax.networks import gates as gating
+from largerl_jax.pruning import gates as gating
 from largerl_jax.networks import layer_widths
 from largerl_jax.networks import trainable
 

@@ -10,8 +10,8 @@ import optax
 
 from largerl_jax.features.config import check_predict_dims, validate_ofenet_config
 from largerl_jax.features.state import OFEState, gate_optimizer, make_optimizer, num_layers, split_masks
-from largerl_jax.networks import complexity
-from largerl_jax.networks import gates as gating
+from largerl_jax.pruning import complexity
+from largerl_jax.pruning import gates as gating
 from largerl_jax.networks import trainable
 
 # Fields that fix the variables' shapes or the state's layout; the rest may differ between the

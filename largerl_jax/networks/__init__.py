@@ -1,4 +1,5 @@
-"""Networks: configurable torsos (MLP, MLP-ResNet, MLP-DenseNet, D2RL, pre-LN 'modern'),
+"""Networks: configurable torsos (MLP, MLP-ResNet, MLP-DenseNet, D2RL, pre-LN 'modern', each
+declared in its own module under ``archs/``; a new one registers an ``Arch``),
 spectral normalization, actor/critic heads and parameter accounting.
 
 Variable collections: 'params' (trainable), 'spectral' (power-iteration vectors u),
@@ -7,12 +8,12 @@ Variable collections: 'params' (trainable), 'spectral' (power-iteration vectors 
 """
 from largerl_jax.networks.config import (
     ACTIVATIONS,
-    ARCHS,
     KERNEL_INITS,
     SPECTRAL_NORMS,
     torso_config,
     validate_torso_config,
 )
+from largerl_jax.networks.arch import Arch, arch_names, get_arch, register_arch
 from largerl_jax.networks.layers import kernel_initializer
 from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork
 from largerl_jax.networks.param_table import format_param_table, param_table, total_params
@@ -29,7 +30,7 @@ from largerl_jax.networks.widths import layer_widths, torso_out_dim
 
 __all__ = [
     "ACTIVATIONS",
-    "ARCHS",
+    "Arch",
     "KERNEL_INITS",
     "SPECTRAL_NORMS",
     "DeterministicPolicy",
@@ -38,12 +39,15 @@ __all__ = [
     "SNDense",
     "Torso",
     "VNetwork",
+    "arch_names",
     "dense_singular_values",
     "format_param_table",
+    "get_arch",
     "kernel_initializer",
     "layer_widths",
     "param_table",
     "power_iteration",
+    "register_arch",
     "sigma_from_u",
     "tanh_gaussian_log_prob",
     "tanh_gaussian_mode",

@@ -2,7 +2,8 @@
 
 Fields and defaults of ``torso_config()``:
 
-* ``arch`` ('mlp'): connectivity, one of ARCHS.
+* ``arch`` ('mlp'): connectivity, a registered architecture (``networks.arch``; the library's
+  are declared in ``networks/archs/``, one module each):
     - 'mlp':      h = f(W_i h).
     - 'resnet':   MLP-ResNet (Ota et al. 2021): h = f(W_0 x), then h = f(W_i h) + h.
     - 'densenet': MLP-DenseNet (Ota et al. 2021, Sec. 3.3): y_i = f(BN?(W_i h_{i-1})),
@@ -49,8 +50,9 @@ from __future__ import annotations
 import ml_collections
 
 from largerl_jax.configdict import frozen_config, is_int, locked_config
+from largerl_jax.networks import archs as _archs  # noqa: F401  (registers the library's architectures)
+from largerl_jax.networks.arch import get_arch
 
-ARCHS = ("mlp", "resnet", "densenet", "d2rl", "modern")
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
 KERNEL_INITS = ("lecun_normal", "glorot_uniform")
@@ -104,7 +106,7 @@ def validate_torso_config(cfg) -> None:
     missing = sorted(set(_DEFAULTS) - set(cfg.keys()))
     if missing:
         raise ValueError(f"torso config lacks fields {missing}; build it with torso_config()")
-    _check_choice("arch", cfg.arch, ARCHS)
+    arch = get_arch(cfg.arch)
     _check_choice("activation", cfg.activation, ACTIVATIONS)
     _check_choice("spectral_norm", cfg.spectral_norm, SPECTRAL_NORMS)
     _check_choice("kernel_init", cfg.kernel_init, KERNEL_INITS)
@@ -117,13 +119,10 @@ def validate_torso_config(cfg) -> None:
         raise ValueError(f"torso modern_final_norm must be True or False, got {cfg.modern_final_norm!r}")
     if not isinstance(cfg.batch_norm, bool):
         raise ValueError(f"torso batch_norm must be True or False, got {cfg.batch_norm!r}")
-    if cfg.batch_norm and cfg.arch == "modern":
-        raise ValueError("torso batch_norm=True is not allowed with arch='modern' (it uses LayerNorm)")
     if cfg.widths is not None:
         widths = tuple(cfg.widths)
         if len(widths) != cfg.depth:
             raise ValueError(f"torso widths must have depth={cfg.depth} entries, got {len(widths)}")
         for w in widths:
             _check_positive_int("widths entry", w)
-        if cfg.arch == "resnet" and len(set(widths)) != 1:
-            raise ValueError(f"torso widths must all be equal for arch='resnet', got {list(widths)}")
+    arch.validate(cfg)

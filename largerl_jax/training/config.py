@@ -10,7 +10,7 @@ from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name
 from largerl_jax.networks import validate_torso_config
-from largerl_jax.networks.pruning_config import validate_pruning_config
+from largerl_jax.pruning.config import is_pruned, validate_pruning_config
 from largerl_jax.training.precision import validate_matmul_precision
 
 _CHOICES = {"critic_loss": ("mse", "huber")}
@@ -30,8 +30,8 @@ def rl_updates_by(cfg, env_steps: int) -> int:
 
 
 def pruning_enabled(cfg) -> bool:
-    pruning = cfg.agent.get("pruning")
-    return pruning is not None and pruning.enabled
+    """Whether the run config's agent prunes."""
+    return is_pruned(cfg.agent)
 
 
 def agent_config_for_run(cfg):

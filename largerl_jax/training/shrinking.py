@@ -13,8 +13,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.agents import feature_kind
-from largerl_jax.agents.shrink import pruned_param_counts, shrink_agent_state
+from largerl_jax.agents import pruned_param_counts, shrink_agent_state
 from largerl_jax.training.config import agent_config_for_run, pruning_enabled
 
 META_KEY = "agent_widths"
@@ -65,7 +64,4 @@ def shrink(cfg, driver, ts, make_driver, seeds):
 
 def param_counts(cfg, driver, ts) -> dict:
     """Deploy and train parameter counts per seed (alive units only; see pruned_param_counts)."""
-    spec = driver.spec
-    kind = feature_kind(cfg.agent.get("features", "raw"))
-    predict = kind.predict_dims(cfg.agent, spec.obs_dim) if kind.predict_dims else None
-    return pruned_param_counts(ts.agent, spec.obs_dim, spec.act_dim, predict)
+    return pruned_param_counts(cfg.agent, ts.agent, driver.spec.obs_dim, driver.spec.act_dim)

@@ -7,7 +7,7 @@ import pytest
 
 from largerl_jax.agents import make_agent, sac_v1_config
 from largerl_jax.networks import torso_config, trainable
-from largerl_jax.networks import gates as gating
+from largerl_jax.pruning import gates as gating
 from largerl_jax.replay.buffer import Transition
 
 OBS, ACT, B = 5, 2, 32
@@ -158,4 +158,4 @@ def test_pruning_needs_mlp_networks():
 def test_weight_decay_only_on_kernels():
     params = {"hidden_0": {"kernel": jnp.ones((2, 3)), "bias": jnp.ones(3)}, "hidden_0_pass": {"scale": jnp.ones(2)}}
     assert float(trainable.kernel_decay(params)) == 3.0
-    assert gating  # the module under test in tests/networks/test_gates.py
+    assert gating  # the module under test in tests/pruning/test_gates.py

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from largerl_jax.networks import complexity
+from largerl_jax.pruning import complexity
 
 
 def _random_widths(key, n_s=8, n_sa=8):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.networks import complexity, layer_widths
-from largerl_jax.networks import gates as gating
+from largerl_jax.networks import layer_widths
+from largerl_jax.pruning import complexity
+from largerl_jax.pruning import gates as gating
 
 
 def check_prunable(name: str, torso_cfg) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import ml_collections
 
 from largerl_jax.configdict import is_int, locked_config
-from largerl_jax.networks.complexity import ATTRIBUTIONS
+from largerl_jax.pruning.complexity import ATTRIBUTIONS
 
 _DEFAULTS = dict(
     enabled=False,
@@ -89,3 +89,9 @@ def validate_pruning_config(cfg) -> None:
             raise ValueError(f"pruning {name} must be a non-negative int, got {cfg[name]!r}")
     if cfg.attribution not in ATTRIBUTIONS:
         raise ValueError(f"pruning attribution must be one of {list(ATTRIBUTIONS)}, got {cfg.attribution!r}")
+
+
+def is_pruned(agent_cfg) -> bool:
+    """Whether an agent config (or any config with an optional ``pruning`` field) prunes."""
+    pruning = agent_cfg.get("pruning")
+    return pruning is not None and bool(pruning.enabled)

@@ -7,7 +7,7 @@ import optax
 import pytest
 
 from largerl_jax.networks import GaussianPolicy, QNetwork, Torso, VNetwork, layer_widths, torso_config, torso_out_dim
-from largerl_jax.networks.compact import alive_to_keep, apply_plan, compact_masks, compaction_plan
+from largerl_jax.pruning.compact import alive_to_keep, apply_plan, compact_masks, compaction_plan
 
 B, OBS, ACT = 7, 5, 2
 

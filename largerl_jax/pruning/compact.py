@@ -20,17 +20,10 @@ members keep the same count k and those with fewer alive units keep some dead on
 that stays masked off. Indices count axes from the end, so a leaf's leading member axis
 needs no special case.
 
-Per architecture (L layers, K_i the kept units of layer i, I the kept input features):
-
-* mlp: columns K_i of hidden_i, rows K_i of hidden_{i+1} (or of the head's 'out').
-* densenet: layer i reads h_{i-1} = concat(x, y_0, ..., y_{i-1}); its rows, its diagonal
-  pass-through and 'out''s rows keep I followed by each earlier K_j at its offset.
-* d2rl: layer i >= 1 reads concat(h_{i-1}, x): rows K_{i-1} followed by I at offset n_{i-1}.
-* resnet: every layer writes into one residual stream, so a unit can go only when it is dead
-  in every layer. All layers keep the union of the K_i; a unit kept for the union in a layer
-  that did not keep it gets mask 0 there from ``compact_masks``.
-* modern: each block's inner units independently (columns of 'up', rows of 'down'); the
-  residual stream, and so 'proj''s columns, the LayerNorms and 'out', keep their width.
+Each architecture declares its plan (``Arch.plan``, in its module under ``networks/archs/``).
+An architecture whose layers share one stream (``Arch.shared_stream``: resnet) can lose a unit
+only when it is dead in every layer: all layers keep the union of the K_i, and a unit kept for
+the union in a layer that did not keep it gets mask 0 there from ``compact_masks``.
 
 Spectral normalization divides a kernel by its largest singular value, which changes when
 rows or columns go, so the compacted network would compute another function. A plan that
@@ -45,13 +38,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from largerl_jax.networks.arch import get_arch
+from largerl_jax.networks.compact_takes import Path, Take, dense_takes, removes
 from largerl_jax.networks.config import torso_config
-from largerl_jax.networks.layers import output_uses_sn, torso_layer_uses_sn
+from largerl_jax.networks.layers import output_uses_sn
 from largerl_jax.networks.widths import layer_widths, torso_out_dim
-
-Path = tuple[str, ...]
-# (axis counted from the end, kept indices [..., k], the axis's size before compaction)
-Take = tuple[int, np.ndarray, int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +53,9 @@ class CompactionPlan:
     ``cfg``: the compacted torso config. ``in_keep``: the kept input features, i.e. which
     columns of the old input the compacted network reads. ``out_keep``: the kept torso output
     features, the ``in_keep`` of a network fed with this torso's features.
-    ``layer_keep``: the indices each maskable layer keeps (for resnet the union).
+    ``layer_keep``: the indices each maskable layer keeps (with a shared stream, the union).
     ``layer_owned``: per layer, whether each kept slot was kept by that layer itself (only
-    False for resnet's union); None when all are.
+    False in a shared stream's union); None when all are.
     ``changed``: module paths that lose something (checked against spectral-norm state)."""
 
     cfg: Any
@@ -86,7 +77,7 @@ def alive_to_keep(alive, min_keep: int = 1) -> tuple[np.ndarray, np.ndarray]:
     k is the largest alive count over the leading (member) axes, and at least ``min_keep`` so
     no layer vanishes. Members with fewer alive units are padded with their lowest dead ones;
     indices stay in ascending order. ``new_alive`` is the alive mask of the compacted layer
-    (False on the padding). For resnet use ``compact_masks`` instead, which sees the union."""
+    (False on the padding). With a shared stream use ``compact_masks`` instead, which sees the union."""
     alive = np.asarray(alive, dtype=bool)
     n = alive.shape[-1]
     if not 1 <= min_keep <= n:
@@ -125,15 +116,9 @@ def _check_keep(what: str, idx, n: int) -> np.ndarray:
     return idx.astype(np.int32)
 
 
-def _cat(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """Concatenate index arrays along the unit axis, broadcasting their member axes."""
-    lead = np.broadcast_shapes(*(p.shape[:-1] for p in parts))
-    return np.concatenate([np.broadcast_to(p, lead + p.shape[-1:]) for p in parts], axis=-1)
-
-
 def _union(keeps: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """resnet: per member the union of the layers' kept units, padded to one count, and per
-    layer whether each union slot was its own."""
+    """Shared stream (resnet): per member the union of the layers' kept units, padded to one
+    count, and per layer whether each union slot was its own."""
     def member_of(idx):
         hot = np.zeros(idx.shape[:-1] + (n,), bool)
         np.put_along_axis(hot, idx, True, axis=-1)
@@ -146,33 +131,8 @@ def _union(keeps: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, tuple[np.nd
     return union, tuple(np.take_along_axis(h, union, axis=-1) for h in hots)
 
 
-def _removes(take: Optional[tuple[np.ndarray, int]]) -> bool:
-    return take is not None and take[0].shape[-1] < take[1]
-
-
-def _dense_takes(path: Path, rows, cols, *, sn: bool, norm: bool) -> dict[Path, tuple[Take, ...]]:
-    """Takes of one Dense (and of its '<name>_norm' batch norm) whose input keeps ``rows`` and
-    output keeps ``cols``, each (indices, old size) or None."""
-    if sn and (_removes(rows) or _removes(cols)):
-        raise ValueError(
-            f"cannot compact spectrally normalized layer {'/'.join(path)}: removing its rows or "
-            "columns changes its largest singular value and so the network's function"
-        )
-    kernel = ((-2,) + rows,) if rows is not None else ()
-    if cols is None:
-        return {path + ("kernel",): kernel} if kernel else {}
-    col = ((-1,) + cols,)
-    takes = {path + ("kernel",): kernel + col, path + ("bias",): col}
-    if sn:  # u lives in the output space; only ever permuted here (removal refused above)
-        takes[path + ("u",)] = col
-    if norm:
-        norm_path = path[:-1] + (path[-1] + "_norm",)
-        takes.update({norm_path + (leaf,): col for leaf in ("scale", "bias", "mean", "var")})
-    return takes
-
-
 def _changed(takes: dict[Path, tuple[Take, ...]]) -> frozenset:
-    return frozenset(path[:-1] for path, entries in takes.items() if any(_removes(t[1:]) for t in entries))
+    return frozenset(path[:-1] for path, entries in takes.items() if any(removes(t[1:]) for t in entries))
 
 
 def compaction_plan(
@@ -201,15 +161,15 @@ def compaction_plan(
     ]
     in_keep = np.arange(in_dim, dtype=np.int32) if in_keep is None else _check_keep("input", in_keep, in_dim)
     owned = None
-    if cfg.arch == "resnet":
+    arch = get_arch(cfg.arch)
+    if arch.shared_stream:
         union, owned = _union(keeps, widths[0])
         keeps = [union] * len(widths)
 
-    build = _ARCH_PLANS[cfg.arch]
-    takes, out_keep = build(cfg, in_dim, widths, keeps, in_keep, lambda name: tuple(torso_path) + name)
+    takes, out_keep = arch.plan(cfg, in_dim, widths, keeps, in_keep, lambda name: tuple(torso_path) + name)
     if out_path is not None:
         out_rows = (out_keep, torso_out_dim(cfg, in_dim))
-        takes.update(_dense_takes(tuple(out_path), out_rows, None, sn=output_uses_sn(cfg), norm=False))
+        takes.update(dense_takes(tuple(out_path), out_rows, None, sn=output_uses_sn(cfg), norm=False))
     new_cfg = compacted_torso_config(cfg, [k.shape[-1] for k in keeps])
     return CompactionPlan(
         cfg=new_cfg,
@@ -220,64 +180,6 @@ def compaction_plan(
         layer_owned=owned,
         changed=_changed(takes),
     )
-
-
-def _hidden_plan(cfg, row_plan, widths, keeps, at):
-    """Shared by mlp/resnet/densenet/d2rl: layer i reads ``row_plan(i)`` and writes K_i."""
-    takes = {}
-    for i, (n, k) in enumerate(zip(widths, keeps)):
-        sn = torso_layer_uses_sn(cfg, is_first=i == 0)
-        takes.update(_dense_takes(at((f"hidden_{i}",)), row_plan(i), (k, n), sn=sn, norm=cfg.batch_norm))
-    return takes
-
-
-def _mlp_plan(cfg, in_dim, widths, keeps, in_keep, at):
-    def rows(i):
-        return (in_keep, in_dim) if i == 0 else (keeps[i - 1], widths[i - 1])
-
-    return _hidden_plan(cfg, rows, widths, keeps, at), keeps[-1]
-
-
-def _d2rl_plan(cfg, in_dim, widths, keeps, in_keep, at):
-    def rows(i):
-        if i == 0:
-            return in_keep, in_dim
-        # Layer i reads concat(h_{i-1}, x): x's rows sit after the n_{i-1} rows of h_{i-1}.
-        return _cat([keeps[i - 1], widths[i - 1] + in_keep]), widths[i - 1] + in_dim
-
-    return _hidden_plan(cfg, rows, widths, keeps, at), keeps[-1]
-
-
-def _densenet_plan(cfg, in_dim, widths, keeps, in_keep, at):
-    # features[i]: kept indices of h_{i-1} = concat(x, y_0, ..., y_{i-1}) and its old width.
-    features = [(in_keep, in_dim)]
-    for n, k in zip(widths, keeps):
-        kept, size = features[-1]
-        features.append((_cat([kept, size + k]), size + n))
-    takes = _hidden_plan(cfg, lambda i: features[i], widths, keeps, at)
-    if cfg.densenet_passthrough == "diagonal":
-        for i in range(len(widths)):
-            takes[at((f"hidden_{i}_pass", "scale"))] = ((-1,) + features[i],)
-    return takes, features[-1][0]
-
-
-def _modern_plan(cfg, in_dim, widths, keeps, in_keep, at):
-    # Block i: 'up' writes inner units K_i, 'down' reads them; both are never the first Dense.
-    sn = torso_layer_uses_sn(cfg, is_first=False)
-    takes = _dense_takes(at(("proj",)), (in_keep, in_dim), None, sn=torso_layer_uses_sn(cfg, is_first=True), norm=False)
-    for i, (n, k) in enumerate(zip(widths, keeps)):
-        takes.update(_dense_takes(at((f"block_{i}", "up")), None, (k, n), sn=sn, norm=False))
-        takes.update(_dense_takes(at((f"block_{i}", "down")), (k, n), None, sn=sn, norm=False))
-    return takes, np.arange(cfg.width, dtype=np.int32)
-
-
-_ARCH_PLANS = {
-    "mlp": _mlp_plan,
-    "resnet": _mlp_plan,  # keeps are already the union, so the stream reads like an mlp's
-    "densenet": _densenet_plan,
-    "d2rl": _d2rl_plan,
-    "modern": _modern_plan,
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,7 +260,7 @@ def apply_plan(plan: CompactionPlan, tree):
 
 def compact_masks(plan: CompactionPlan, masks: Sequence[Optional[Any]]) -> list:
     """Masks (one per maskable layer, [..., n_i], float or bool; None passes) of the old network
-    -> the masks of the compacted one. For resnet, a union slot that a layer did not keep
+    -> the masks of the compacted one. In a shared stream, a union slot that a layer did not keep
     itself is masked off in that layer."""
     if len(masks) != len(plan.layer_keep):
         raise ValueError(f"masks must have {len(plan.layer_keep)} entries, got {len(masks)}")

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from largerl_jax.networks import gates as G
+from largerl_jax.pruning import gates as G
 
 
 def test_same_key_same_mask_shared_by_the_batch():
