@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from experiments.run_folder import saved_config
+from experiments.run_folder import open_run
 
 # Largest |NumPy action - JAX action| accepted: both run float32, so only summation order and
 # the folded spectral norm's rounding differ (about 1e-6 in practice).
@@ -42,7 +42,7 @@ def _check_out(out: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cfg, num_seeds = saved_config(args.workdir)
+        run = open_run(args.workdir)
         out = args.out or os.path.join(args.workdir, "policy.npz")
         _check_out(out)
     except (ValueError, FileNotFoundError) as e:
@@ -51,17 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     # heavy imports after the cheap checks
     from largerl_jax.export import load_policy
     from largerl_jax.export import writer
-    from largerl_jax.training import validate
-    from largerl_jax.training.restore import best_seed_index, restore_agent
 
-    seeds = [cfg.seed + i for i in range(num_seeds)]
+    seeds = run.seeds
     try:
-        validate(cfg)
-        index = best_seed_index(args.workdir, seeds) if args.seed_index is None else args.seed_index
-        restored = restore_agent(cfg, args.workdir, num_seeds, index)
+        index = run.seed_index(args.seed_index)
+        restored = run.restore(index)
         info = {"seed": seeds[index], "seed_index": index, "env_steps": restored.meta.get("env_steps")}
         contents = writer.policy_contents(
-            restored.agent, restored.state, writer.acting_obs_shape(restored.agent, restored.spec), cfg.name, info=info
+            restored.agent, restored.state, writer.acting_obs_shape(restored.agent, restored.spec), run.cfg.name,
+            info=info,
         )
         writer.write_policy(out, contents)
     except (ValueError, FileNotFoundError) as e:

@@ -22,6 +22,7 @@ import json
 import sys
 
 from experiments.cli import config_from_args
+from experiments.configs.xinet import deploy_train
 from largerl_jax.training import validate
 
 CONVENTIONS = {
@@ -74,17 +75,6 @@ def network_tables(cfg, bn_convention: str = "paper") -> dict:
         "convention": CONVENTIONS[bn_convention],
         "networks": out,
     }
-
-
-def deploy_train(tables: dict) -> dict | None:
-    """Deploy/train counts of a SAC v1 agent from its trainable-parameter tables, else None."""
-    nets = tables["networks"]
-    if not {"actor", "critic", "value"} <= set(nets):
-        return None
-    ofe = nets.get("ofenet", {"blocks": {}})["blocks"]
-    deploy = ofe.get("phi_s", 0) + nets["actor"]["params"]
-    train = deploy + ofe.get("phi_sa", 0) + nets["critic"]["params"] + nets["value"]["params"]
-    return {"deploy": deploy, "train": train, "predictor": ofe.get("predictor", 0)}
 
 
 def counts_with_baseline(cfg) -> dict | None:

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from experiments.run_folder import saved_config
+from experiments.run_folder import open_run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +95,7 @@ def write_plots(prefix: str, alphas, betas, losses, title: str) -> tuple[str, st
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cfg, num_seeds = saved_config(args.workdir)
+        run = open_run(args.workdir)
         out = _check(args)
         if importlib.util.find_spec("matplotlib") is None:  # bad input too, found before any compile
             raise ValueError("experiments.landscape draws with matplotlib: pip install 'largerl-jax[plots]'")
@@ -105,14 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     import jax  # heavy imports after the cheap checks
 
     from largerl_jax.analysis.critic_landscape import critic_landscape
-    from largerl_jax.training import validate
-    from largerl_jax.training.restore import best_seed_index, restore_agent_and_replay, stored_sample
+    from largerl_jax.training.restore import stored_sample
 
-    seeds = [cfg.seed + i for i in range(num_seeds)]
+    cfg, seeds = run.cfg, run.seeds
     try:
-        validate(cfg)
-        index = best_seed_index(args.workdir, seeds) if args.seed_index is None else args.seed_index
-        restored, replay = restore_agent_and_replay(cfg, args.workdir, num_seeds, index)
+        index = run.seed_index(args.seed_index)
+        restored, replay = run.restore_with_replay(index)
         batch = stored_sample(replay, args.transitions, args.rng)
         del replay
         if batch.reward.shape[0] == 0:

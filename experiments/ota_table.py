@@ -2,36 +2,19 @@
 with Ours / OFENet / Original, a cell is the highest average return over the evaluations (max
 over evaluations of the mean over seeds), the best of each environment and algorithm in bold.
 
-The method of a run is read from its config (``--methods`` overrides it):
-- Original: raw observations (no OFENet), one env stepping per iteration;
-- OFENet: OFENet features, one env (heads of any architecture: Ota et al. 2020 use 2 x 256
-  MLPs, our reduced-scale ``ant_sac_small_no_apex`` keeps Ours' DenseNet heads);
-- Ours: OFENet features, DenseNet heads and several envs acting with the latest policy (the
-  Ape-X-like collection).
-That is what tells the paper's columns apart in every ``TASK_ALGO_{original,ofenet,ours}`` and
-``ant_sac_small_*`` config. Anything else (e.g. an ablation with several envs but raw
-observations) fits no column and is left out of the table.
+The method of a run is read from its config as ``experiments.configs.ota_columns`` declares it
+(``--methods`` overrides it); a run that fits no column is left out of the table.
 """
 from __future__ import annotations
 
 import math
 
+from experiments.configs.ota_columns import METHODS, infer_method
 from experiments.report_runs import Run, describe, order_envs
 from largerl_jax.agents import agent_families
 
-METHODS = {"ours": "Ours", "ofenet": "OFENet", "original": "Original"}
+__all__ = ["METHODS", "algorithm", "infer_method", "table1_markdown"]
 ENV_ORDER = ("hopper", "walker2d", "halfcheetah", "ant", "humanoid")  # the paper's rows
-
-
-def infer_method(config: dict) -> str | None:
-    agent, env = config.get("agent", {}), config.get("env", {})
-    several_envs = env.get("num_envs", 1) > 1
-    if agent.get("features", "raw") != "ofenet":
-        return None if several_envs else "original"
-    if not several_envs:
-        return "ofenet"
-    heads = [agent[n].get("arch") for n in ("actor", "critic", "value") if isinstance(agent.get(n), dict)]
-    return "ours" if heads and all(a == "densenet" for a in heads) else None
 
 
 def algorithm(config: dict) -> str | None:

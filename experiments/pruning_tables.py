@@ -17,9 +17,9 @@ import os
 
 import numpy as np
 
-from experiments.configs.xinet import VARIANTS, parse_xinet_name
+from experiments.configs.xinet import VARIANTS, deploy_train, parse_xinet_name
 from experiments.curves import read_records
-from experiments.inspect import deploy_train, network_tables
+from experiments.inspect import network_tables
 from experiments.report_runs import Run, describe, order_envs
 from experiments.run_folder import saved_config
 

@@ -1,5 +1,5 @@
 """Figures and the papers' tables from run folders:
-``python -m experiments.report DIR [DIR ...] --out=OUTDIR [--labels=A,B] [--methods=ours,ofenet,...]``.
+``python -m experiments.report DIR [DIR ...] --out=OUTDIR [--labels=A,B] [--methods=M,...]``.
 
 Writes into OUTDIR, as the DIRs allow:
 - ``curves.png`` + ``curves.json``: learning curves of the run folders, mean over seeds with a
@@ -14,8 +14,8 @@ Writes into OUTDIR, as the DIRs allow:
   the grid's axes (experiments.grid_report). Grid folders get no curves or table rows.
 
 The tables always read eval_return, whatever ``--metric`` draws. ``--methods`` gives each DIR's
-method in DIR order: ours, ofenet, original (Table 1), sac, sac_big, ofe, ofe_big, prune_a,
-prune_b, prune_c (pruning tables), auto (read it from the config: the default) or none (no
+method in DIR order: a Table 1 column (experiments.configs.ota_columns.METHODS), a pruning-paper
+variant (experiments.configs.xinet.VARIANTS) for the pruning tables, auto (read it from the config: the default) or none (no
 table). ``--labels`` names the curves and, when given, the pruning tables' rows.
 """
 from __future__ import annotations

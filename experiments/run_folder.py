@@ -1,5 +1,5 @@
-"""The config of a finished (or interrupted) run folder, for the tools that read a run after the
-fact (experiments.video, experiments.export): see ``largerl_jax.training.run_folder``."""
-from largerl_jax.training.run_folder import saved_config
+"""Run folders for the tools that read a run after the fact (experiments.video, export,
+landscape): see ``largerl_jax.training.run_folder``."""
+from largerl_jax.training.run_folder import RunFolder, open_run, saved_config
 
-__all__ = ["saved_config"]
+__all__ = ["RunFolder", "open_run", "saved_config"]

@@ -14,7 +14,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco: hea
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from experiments.run_folder import saved_config  # noqa: E402
+from experiments.run_folder import open_run  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,23 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cfg, num_seeds = saved_config(args.workdir)
+        run = open_run(args.workdir)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from largerl_jax import render  # heavy imports after the cheap checks
-    from largerl_jax.training import validate
 
     camera = args.camera
     if camera is not None and camera.lstrip("-").isdigit():
         camera = int(camera)
-    seeds = [cfg.seed + i for i in range(num_seeds)]
+    cfg, seeds = run.cfg, run.seeds
     try:
-        validate(cfg)
         out = args.out or os.path.join(args.workdir, "policy.mp4" if render.can_write_mp4() else "policy.gif")
         render.check_options(out, args.episodes, args.max_steps, args.width, args.height, args.fps)
-        index = render.best_seed_index(args.workdir, seeds) if args.seed_index is None else args.seed_index
-        policy, meta = render.load_policy(cfg, args.workdir, num_seeds, index)
+        index = run.seed_index(args.seed_index)
+        policy, meta = render.load_policy(run, index)
         episodes, fps = render.record(
             cfg, policy, out, episodes=args.episodes, max_steps=args.max_steps,
             width=args.width, height=args.height, fps=args.fps, camera=camera,

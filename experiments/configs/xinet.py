@@ -95,3 +95,16 @@ def baseline_name(name: str) -> str | None:
         return None
     task, _, gym = parsed
     return f"{'gym_' if gym else ''}{task}{INFIX}ofe"
+
+
+def deploy_train(tables: dict) -> dict | None:
+    """Table 4's deploy/train counts of a SAC v1 agent (on OFENet features or not) from its
+    trainable-parameter tables (experiments.inspect.network_tables), else None: deploy is
+    phi_s and the policy, train adds phi_sa, the Qs and V (the predictor on its own)."""
+    nets = tables["networks"]
+    if not {"actor", "critic", "value"} <= set(nets):
+        return None
+    ofe = nets.get("ofenet", {"blocks": {}})["blocks"]
+    deploy = ofe.get("phi_s", 0) + nets["actor"]["params"]
+    train = deploy + ofe.get("phi_sa", 0) + nets["critic"]["params"] + nets["value"]["params"]
+    return {"deploy": deploy, "train": train, "predictor": ofe.get("predictor", 0)}

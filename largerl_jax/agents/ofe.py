@@ -118,7 +118,7 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
 
     def networks(state):
         nets = inner.networks(state.agent)
-        nets["ofenet"] = (state.ofe.module, {"params": state.ofe.net.params, **state.ofe.net.state})
+        nets["ofenet"] = (state.ofe.module, state.ofe.net.variables())
         return nets
 
     return common.Agent(

@@ -45,7 +45,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
     def act(state: SACState, obs, key, deterministic: bool, view=RAW):
         z = view.state(obs)
-        (mean, log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, z, train=False)
+        (mean, log_std), _ = state.actor.apply(z, train=False)
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
@@ -56,13 +56,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         z_next = view.state(batch.next_obs, target=True)
         # The target critic has its own Polyak-averaged weights and batch-norm statistics and
         # reads the online spectral vectors (see trainable.Target).
-        (next_mean, next_log_std), _ = trainable.apply(actor, state.actor.params, state.actor.state, z_next, train=False)
+        (next_mean, next_log_std), _ = state.actor.apply(z_next, train=False)
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_sa = view.state_action(z_next, next_act, target=True)
-        next_q, _ = trainable.apply(
-            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic), next_sa,
-            train=False,
-        )
+        next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
         next_v = next_q.min(axis=0) - alpha * next_logp
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
@@ -75,7 +72,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         target = td_target(state, batch, k_next, view)
 
         def critic_loss_fn(params):
-            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
+            q, new_state = state.critic.apply(z_sa, train=True, params=params)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -84,10 +81,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
 
         def actor_loss_fn(params):
-            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, z, train=True)
+            (mean, log_std), new_state = state.actor.apply(z, train=True, params=params)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
             pi_sa = view.state_action(z, pi_act)
-            q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, pi_sa, train=False)
+            q_pi, _ = critic_net.apply(pi_sa, train=False)
             loss = (alpha * logp - q_pi.min(axis=0)).mean()
             return loss, (logp, new_state)
 
@@ -104,14 +101,14 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
     def networks(state: SACState):
         return {
-            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
-            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+            "actor": (state.actor.module, state.actor.variables()),
+            "critic": (state.critic.module, state.critic.variables()),
         }
 
     def critic_probe(state: SACState, batch, key, view=RAW):
         k_next, _ = jax.random.split(key)  # update's split: equal keys give equal targets
         z_sa = view.state_action(view.state(batch.obs), batch.action)
-        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
                                   target=td_target(state, batch, k_next, view))
 
     return common.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe)

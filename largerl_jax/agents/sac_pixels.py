@@ -70,9 +70,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool):
-        (mean, log_std), _ = trainable.apply(
-            actor, state.actor.params, state.actor.state, conv_features(state.critic.params, obs), train=False
-        )
+        (mean, log_std), _ = state.actor.apply(conv_features(state.critic.params, obs), train=False)
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
@@ -83,14 +81,9 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         b = batch.reward.shape[0]
         alpha = jnp.exp(state.log_alpha)
         next_obs = _augment(k_aug_next, batch.next_obs, n_next, pad)  # [M * B, ...]
-        (next_mean, next_log_std), _ = trainable.apply(
-            actor, state.actor.params, state.actor.state, conv_features(state.critic.params, next_obs), train=False
-        )
+        (next_mean, next_log_std), _ = state.actor.apply(conv_features(state.critic.params, next_obs), train=False)
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
-        next_q, _ = trainable.apply(
-            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic),
-            next_obs, next_act, train=False,
-        )
+        next_q, _ = state.critic.apply_target(state.target_critic, next_obs, next_act)
         next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
         return jax.lax.stop_gradient(target)
@@ -106,7 +99,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         actions = jnp.tile(batch.action, (n_obs, 1))
 
         def critic_loss_fn(params):
-            q, new_state = trainable.apply(critic, params, state.critic.state, obs, actions, train=True)
+            q, new_state = state.critic.apply(obs, actions, train=True, params=params)
             # td_loss averages over the K * B rows: times K is DrQ's sum over the copies
             loss = n_obs * common.td_loss(q, jnp.tile(target, n_obs), cfg.critic_loss, cfg.huber_delta)
             return loss, (q, new_state)
@@ -120,10 +113,9 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         first_features = conv_features(critic_net.params, first)
 
         def actor_loss_fn(params):
-            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, first_features, train=True)
+            (mean, log_std), new_state = state.actor.apply(first_features, train=True, params=params)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
-            q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, first, pi_act, train=False,
-                                   stop_conv_gradient=True)
+            q_pi, _ = critic_net.apply(first, pi_act, train=False, stop_conv_gradient=True)
             return (alpha * logp - q_pi.min(axis=0)).mean(), (logp, new_state)
 
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
@@ -139,15 +131,15 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
 
     def networks(state: SACState):
         return {
-            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
-            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+            "actor": (state.actor.module, state.actor.variables()),
+            "critic": (state.critic.module, state.critic.variables()),
         }
 
     def critic_probe(state: SACState, batch, key):
         # The probed critic is the whole PixelCritic, encoder included, on the un-augmented
         # stacks (the observations the agent acts on); the target is update's for this key.
         _, k_aug_next, k_next, _ = jax.random.split(key, 4)
-        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1],
+        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(),
                                   inputs=(batch.obs, batch.action), target=td_target(state, batch, k_aug_next, k_next))
 
     return common.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,

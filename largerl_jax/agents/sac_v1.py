@@ -92,9 +92,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         return None if state.gates is None else gating.eval_masks(state.gates[name])
 
     def act(state: SACV1State, obs, key, deterministic: bool, view=RAW):
-        (mean, log_std), _ = trainable.apply(
-            actor, state.actor.params, state.actor.state, view.state(obs), train=False, masks=eval_masks(state, "actor")
-        )
+        (mean, log_std), _ = state.actor.apply(view.state(obs), train=False, masks=eval_masks(state, "actor"))
         if deterministic:
             return tanh_gaussian_mode(mean)
         return tanh_gaussian_sample(mean, log_std, key)[0]
@@ -125,10 +123,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
     def td_target(state: SACV1State, batch, view):
         """r * reward_scale + gamma * V_target(s') [B], gradient stopped (no randomness)."""
         z_next = view.state(batch.next_obs, target=True)
-        next_v, _ = trainable.apply(
-            value, state.target_value.params, trainable.target_collections(state.target_value, state.value), z_next,
-            train=False, masks=eval_masks(state, "value"),
-        )
+        next_v, _ = state.value.apply_target(state.target_value, z_next, masks=eval_masks(state, "value"))
         target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
@@ -140,7 +135,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         q_target = td_target(state, batch, view)
 
         def critic_loss_fn(params, masks):
-            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True, masks=masks)
+            q, new_state = state.critic.apply(z_sa, train=True, params=params, masks=masks)
             return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         critic_loss, (q, critic_state), critic_grads, critic_pi_grads, critic_reg = loss_with_gates(
@@ -151,12 +146,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         # One policy sample serves both the V target (min over Q, as in Haarnoja 2018a) and the
         # policy loss (reparameterised through Q1). The Qs are in evaluation mode here.
         def actor_loss_fn(params, masks):
-            (mean, log_std), new_state = trainable.apply(actor, params, state.actor.state, z, train=True, masks=masks)
+            (mean, log_std), new_state = state.actor.apply(z, train=True, params=params, masks=masks)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, key)
             pi_sa = view.state_action(z, pi_act)
-            q_pi, _ = trainable.apply(
-                critic, critic_net.params, critic_net.state, pi_sa, train=False, masks=eval_masks(state, "critic")
-            )
+            q_pi, _ = critic_net.apply(pi_sa, train=False, masks=eval_masks(state, "critic"))
             loss = (alpha * logp - q_pi[0]).mean()
             return loss, (logp, q_pi, new_state)
 
@@ -168,7 +161,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         v_target = jax.lax.stop_gradient(q_pi.min(axis=0) - alpha * logp)
 
         def value_loss_fn(params, masks):
-            v, new_state = trainable.apply(value, params, state.value.state, z, train=True, masks=masks)
+            v, new_state = state.value.apply(z, train=True, params=params, masks=masks)
             # Weighted like the critic loss: under prioritized replay the batch is skewed towards
             # high TD error and the importance weights undo that for every loss on it.
             return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta, weights), new_state
@@ -212,15 +205,15 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
 
     def networks(state: SACV1State):
         return {
-            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
-            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
-            "value": (value, {"params": state.value.params, **state.value.state}),
+            "actor": (state.actor.module, state.actor.variables()),
+            "critic": (state.critic.module, state.critic.variables()),
+            "value": (state.value.module, state.value.variables()),
         }
 
     def critic_probe(state: SACV1State, batch, key, view=RAW):
         # the deterministic critic: a gated one with its evaluation masks, not a sampled subnetwork
         z_sa = view.state_action(view.state(batch.obs), batch.action)
-        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
                                   target=td_target(state, batch, view), masks=eval_masks(state, "critic"))
 
     def gate_widths(state: SACV1State):

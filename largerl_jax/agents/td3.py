@@ -45,7 +45,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         )
 
     def act(state: TD3State, obs, key, deterministic: bool, view=RAW):
-        a, _ = trainable.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
+        a, _ = state.actor.apply(view.state(obs), train=False)
         if deterministic:
             return a
         noise = cfg.exploration_noise * jax.random.normal(key, a.shape)
@@ -54,19 +54,13 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
     def td_target(state: TD3State, batch, key, view):
         """The clipped double-Q target [B] with target-policy smoothing, gradient stopped."""
         z_next = view.state(batch.next_obs, target=True)
-        next_a, _ = trainable.apply(
-            actor, state.target_actor.params, trainable.target_collections(state.target_actor, state.actor), z_next,
-            train=False,
-        )
+        next_a, _ = state.actor.apply_target(state.target_actor, z_next)
         noise = jnp.clip(
             cfg.policy_noise * jax.random.normal(key, next_a.shape), -cfg.noise_clip, cfg.noise_clip
         )
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_sa = view.state_action(z_next, next_a, target=True)
-        next_q, _ = trainable.apply(
-            critic, state.target_critic.params, trainable.target_collections(state.target_critic, state.critic), next_sa,
-            train=False,
-        )
+        next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
         target = common.bootstrap_target(
             batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
@@ -78,7 +72,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         target = td_target(state, batch, key, view)
 
         def critic_loss_fn(params):
-            q, new_state = trainable.apply(critic, params, state.critic.state, z_sa, train=True)
+            q, new_state = state.critic.apply(z_sa, train=True, params=params)
             return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -88,8 +82,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         def actor_step(_):
             def actor_loss_fn(params):
-                a, new_state = trainable.apply(actor, params, state.actor.state, z, train=True)
-                q_pi, _ = trainable.apply(critic, critic_net.params, critic_net.state, view.state_action(z, a), train=False)
+                a, new_state = state.actor.apply(z, train=True, params=params)
+                q_pi, _ = critic_net.apply(view.state_action(z, a), train=False)
                 return -q_pi[0].mean(), new_state
 
             (loss, actor_state), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)
@@ -127,8 +121,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
     def networks(state: TD3State):
         return {
-            "actor": (actor, {"params": state.actor.params, **state.actor.state}),
-            "critic": (critic, {"params": state.critic.params, **state.critic.state}),
+            "actor": (state.actor.module, state.actor.variables()),
+            "critic": (state.critic.module, state.critic.variables()),
         }
 
     def critic_probe(state: TD3State, batch, key, view=RAW):

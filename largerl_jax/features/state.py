@@ -29,15 +29,19 @@ from largerl_jax.networks import trainable
 
 @struct.dataclass
 class OFEState:
-    net: trainable.Net  # online OFENet: params, state ({'batch_stats': ...} or {}), Adam state
+    net: trainable.Net  # online OFENet: params, state ({'batch_stats': ...} or {}), Adam state, module
     target_params: Any  # None when cfg.use_target is False
     target_state: Any  # target's batch-norm statistics (see module docstring); None likewise
     step: jax.Array  # int32 OFENet updates so far
-    # Static, so pure functions can rebuild outputs from the state alone; hashable (frozen cfg).
-    module: OFENet = struct.field(pytree_node=False)
     # XiNet gates (pruning): phi_s's layers then phi_sa's, or None for a plain OFENet. Features
     # for the agent always use evaluation mode, each unit scaled by its pi (spec Sec. 3.3).
     gates: Any = None
+
+    @property
+    def module(self) -> OFENet:
+        """The online network's module (static in ``net``), so pure functions can rebuild
+        outputs from the state alone."""
+        return self.net.module
 
     @property
     def params(self):
@@ -89,7 +93,6 @@ def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int, pruning=None) -
         target_params=net.params if cfg.use_target else None,
         target_state=net.state if cfg.use_target else None,
         step=jnp.int32(0),
-        module=module,
         gates=gates,
     )
 

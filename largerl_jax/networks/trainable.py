@@ -18,11 +18,32 @@ STATE_COLLECTIONS = ("spectral", "batch_stats")
 
 @struct.dataclass
 class Net:
-    """One trained network: parameters, carried non-parameter state, optimizer state."""
+    """One trained network: parameters, carried non-parameter state, optimizer state, and its
+    Flax module as a static field (hashable: modules hold their configs frozen), so that code
+    holding the state can run the network without closing over the module.
+
+    The optimizer is not a field: a grid carries learning rates in the train state as traced
+    scalars (``training/hyperparams.py``), so the optimizer is rebuilt from them in every traced
+    chunk, and a static copy in the state would hold a stale trace (and change the compiled
+    program's cache key every chunk). Gradient steps take it as an argument."""
 
     params: Any
     state: dict  # {'spectral': ..., 'batch_stats': ...}, only the collections the module has
     opt_state: Any
+    module: nn.Module = struct.field(pytree_node=False, default=None)
+
+    def apply(self, *inputs, train: bool, params=None, **kwargs):
+        """(output, new_state) of the module (see ``apply``), with ``params`` in place of the
+        net's own when given (the argument a loss differentiates)."""
+        return apply(self.module, self.params if params is None else params, self.state, *inputs, train=train, **kwargs)
+
+    def apply_target(self, target: "Target", *inputs, **kwargs):
+        """(output, state) of the target network ``target`` of this net, in evaluation mode."""
+        return apply(self.module, target.params, target_collections(target, self), *inputs, train=False, **kwargs)
+
+    def variables(self) -> dict:
+        """Flax variables {'params': ..., **carried collections}."""
+        return {"params": self.params, **self.state}
 
 
 def init_variables(module: nn.Module, key: jax.Array, *inputs) -> tuple[Any, dict]:
@@ -37,7 +58,7 @@ def init_variables(module: nn.Module, key: jax.Array, *inputs) -> tuple[Any, dic
 
 def init_net(module: nn.Module, optimizer: optax.GradientTransformation, key, *inputs) -> Net:
     params, state = init_variables(module, key, *inputs)
-    return Net(params=params, state=state, opt_state=optimizer.init(params))
+    return Net(params=params, state=state, opt_state=optimizer.init(params), module=module)
 
 
 def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs):
@@ -53,7 +74,7 @@ def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs
 
 def apply_gradients(net: Net, optimizer, grads, new_state: dict | None = None) -> Net:
     updates, opt_state = optimizer.update(grads, net.opt_state, net.params)
-    return Net(
+    return net.replace(
         params=optax.apply_updates(net.params, updates),
         state=net.state if new_state is None else new_state,
         opt_state=opt_state,

@@ -8,7 +8,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from largerl_jax.render.adapters import View, register_mujoco_family, view_for  # noqa: E402
 from largerl_jax.render.mujoco_camera import MujocoCamera, RenderUnavailable  # noqa: E402
 from largerl_jax.render.pendulum_drawing import draw_pendulum  # noqa: E402
-from largerl_jax.render.policy import best_seed_index, load_policy  # noqa: E402
+from largerl_jax.render.policy import load_policy  # noqa: E402
 from largerl_jax.render.policy_video import check_options, record  # noqa: E402
 from largerl_jax.render.rollout import Episode, run_episodes  # noqa: E402
 from largerl_jax.render.video_file import can_write_mp4, check_video_path, write_video  # noqa: E402
@@ -18,7 +18,6 @@ __all__ = [
     "MujocoCamera",
     "RenderUnavailable",
     "View",
-    "best_seed_index",
     "can_write_mp4",
     "check_options",
     "check_video_path",

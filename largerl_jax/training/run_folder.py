@@ -1,5 +1,7 @@
-"""Reopening a run folder: its run config from ``config.json`` alone, with no experiment module,
-for every tool that reads a run after the fact (export, video, landscapes, inspection).
+"""Reopening a run folder for every tool that reads a run after the fact (export, video,
+landscapes, inspection): ``open_run(workdir)`` gives its run config from ``config.json`` alone
+(no experiment module needed), its seeds, its newest complete checkpoint and the restored agent
+of one seed.
 
 The config is rebuilt as the library builds every run config (``run_config`` of the saved agent
 family and env, so FieldReferences and types stay the code's) with every value saved in
@@ -7,12 +9,15 @@ family and env, so FieldReferences and types stay the code's) with every value s
 checks every registered config), so nothing saved is left out."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import ml_collections
 
-from largerl_jax.training.config import run_config
+from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.config import run_config, validate
+from largerl_jax.training.restore import RestoredAgent, best_seed_index, restore_agent, restore_agent_and_replay
 
 
 def _overwrite(cfg: ml_collections.ConfigDict, saved: dict, prefix: str = "") -> None:
@@ -51,3 +56,49 @@ def saved_config(workdir: str) -> tuple[ml_collections.ConfigDict, int]:
     with open(path) as f:
         saved = json.load(f)
     return config_from_saved(saved), int(saved.get("_num_seeds", 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """A run folder written by ``experiments.run``: its validated run config and seeds."""
+
+    workdir: str
+    cfg: ml_collections.ConfigDict
+    num_seeds: int
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.cfg.seed + i for i in range(self.num_seeds)]
+
+    def newest_step(self) -> int | None:
+        """Env step of the newest complete checkpoint (None: none yet). Torn steps are skipped,
+        never deleted: the run may still be writing them."""
+        directory = os.path.join(self.workdir, "checkpoints")
+        if not os.path.isdir(directory):
+            return None
+        ckpt = Checkpointer(directory)
+        try:
+            return ckpt.latest_step()
+        finally:
+            ckpt.close()
+
+    def seed_index(self, requested: int | None = None) -> int:
+        """``requested``, or (None) the seed with the best final eval_return in metrics.jsonl."""
+        # a requested index is checked where it is used (restore_agent), before any compile
+        return best_seed_index(self.workdir, self.seeds) if requested is None else requested
+
+    def restore(self, seed_index: int) -> RestoredAgent:
+        """That seed's agent and agent state from the newest complete checkpoint."""
+        return restore_agent(self.cfg, self.workdir, self.num_seeds, seed_index)
+
+    def restore_with_replay(self, seed_index: int):
+        """(RestoredAgent, that seed's replay buffer) from the newest complete checkpoint."""
+        return restore_agent_and_replay(self.cfg, self.workdir, self.num_seeds, seed_index)
+
+
+def open_run(workdir: str) -> RunFolder:
+    """The run in ``workdir``; ValueError / FileNotFoundError (one line) when it holds none or
+    its config does not validate under this code."""
+    cfg, num_seeds = saved_config(workdir)
+    validate(cfg)
+    return RunFolder(workdir=workdir, cfg=cfg, num_seeds=num_seeds)

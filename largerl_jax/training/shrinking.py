@@ -37,7 +37,8 @@ def due(cfg, start: int, end: int, last: bool) -> bool:
 
 def with_widths(cfg, widths: dict | None):
     """A copy of the run config whose agent networks have the shrunk ``widths``
-    ({'actor.widths': (...), 'ofenet.sa_widths': (...), ...}); cfg itself when there are none."""
+    ({'<network>.<widths field>': (...), ...}, keys under cfg.agent); cfg itself when there
+    are none."""
     if not widths:
         return cfg
     cfg = copy.deepcopy(cfg)

@@ -13,9 +13,11 @@ import pytest
 from experiments import run as run_cli
 from experiments import video
 from experiments.configs import get_config, grid_points
+from experiments.run_folder import saved_config
 from largerl_jax import render
 from largerl_jax.envs import make_env
 from largerl_jax.training import metrics_io
+from largerl_jax.training.restore import best_seed_index
 
 TINY = [
     "--config=pendulum_sac", "--no-progress",
@@ -56,7 +58,7 @@ def test_default_seed_is_the_best_final_evaluation(tmp_path):
         {"seed": 2, "env_steps": 800, "eval_return": -300.0},
     ]
     metrics_io.write(str(tmp_path / "metrics.jsonl"), records)
-    assert render.best_seed_index(str(tmp_path), [0, 1, 2]) == 2
+    assert best_seed_index(str(tmp_path), [0, 1, 2]) == 2
 
 
 def test_saved_config_is_rebuilt_exactly(tmp_path):
@@ -66,7 +68,7 @@ def test_saved_config_is_rebuilt_exactly(tmp_path):
     saved = json.loads(point.to_json_best_effort())
     with open(tmp_path / "config.json", "w") as f:
         json.dump({**saved, "_num_seeds": 3, "_package_version": "0.1.0"}, f)
-    cfg, num_seeds = video.saved_config(str(tmp_path))
+    cfg, num_seeds = saved_config(str(tmp_path))
     assert num_seeds == 3
     assert json.loads(cfg.to_json_best_effort()) == saved
 

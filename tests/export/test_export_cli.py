@@ -9,9 +9,8 @@ import pytest
 
 from experiments import export
 from experiments import run as run_cli
-from experiments.run_folder import saved_config
+from experiments.run_folder import open_run
 from largerl_jax.export import FORMAT_VERSION, load_policy
-from largerl_jax.training.restore import restore_agent
 
 TINY = [
     "--config=pendulum_sac", "--no-progress",
@@ -41,14 +40,25 @@ def test_exported_policy_acts_as_the_checkpointed_agent(finished_run, tmp_path, 
         "pendulum_sac", "sac", (3,), "float32", 1)
     assert policy.info["seed"] == 1 and policy.info["env_steps"] == 400
 
-    cfg, num_seeds = saved_config(finished_run)
-    restored = restore_agent(cfg, finished_run, num_seeds, 1)
+    run = open_run(finished_run)
+    restored = run.restore(1)
     obs = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32) * 3
     expected = restored.agent.act(restored.state, jnp.asarray(obs), jax.random.PRNGKey(0), True)
     np.testing.assert_allclose(policy(obs), np.asarray(expected), atol=1e-5, rtol=0)
-    other = restore_agent(cfg, finished_run, num_seeds, 0)  # the seeds differ, so index 1 was taken
+    other = run.restore(0)  # the seeds differ, so index 1 was taken
     assert np.abs(np.asarray(other.agent.act(other.state, jnp.asarray(obs), jax.random.PRNGKey(0), True))
                   - policy(obs)).max() > 1e-3
+
+
+def test_open_run_reads_config_seeds_and_newest_checkpoint(finished_run, tmp_path):
+    run = open_run(finished_run)
+    assert (run.cfg.name, run.num_seeds, run.seeds) == ("pendulum_sac", 2, [0, 1])
+    assert run.cfg.agent.actor.width == 16 and run.newest_step() == 400
+    assert run.seed_index(None) in (0, 1) and run.seed_index(1) == 1
+    with pytest.raises(ValueError, match="seed index 2 out of range: the run has 2 seed"):
+        run.restore(2)
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        open_run(str(tmp_path))
 
 
 def test_default_out_is_policy_npz_in_the_run_folder(finished_run, capsys):

@@ -169,9 +169,12 @@ def test_diverged_seed_is_frozen_and_the_others_train_as_alone(tiny_pendulum):
     assert [r["eval_return"] is None for r in bad] == [False, False, True, True]
     assert bad[-1]["diverged"] and bad[-1]["diverged_at_env_steps"] == 804
     assert bad[-1]["first_nonfinite"] == "critic_loss"
-    # and, within float tolerance, the records of a two-seed run without the forced seed
+    # and, within float tolerance, the records of a two-seed run without the forced seed: another
+    # seed batch is another compiled program, whose rounding drifts over training (on the
+    # 2026-12-03 development VM eval_return_std differed by 3e-4 relative, at the pre-issue-18
+    # commit 59c6db4 as well), while a seed leaking into the others would differ by far more
     alone = run(cfg, num_seeds=2, progress=False)
-    _assert_records_close([r for r in forced if r["seed"] != 2], alone)
+    _assert_records_close([r for r in forced if r["seed"] != 2], alone, rtol=2e-3)
 
 
 def test_cli_exit_code_and_summary_count_diverged_seeds(tiny_pendulum, tmp_path, capsys, monkeypatch):
