@@ -10,7 +10,9 @@ Each is compiled without running (``lower(abstract state).compile()`` allocates 
 full-size 1M-row programs compile on a CPU): an on-device config's train chunk
 (``chunk_fn(ITERATIONS, 'train')``) and a host config's store-and-learn program
 (``learn_fn('train')``). The optimised HLO text, less its metadata (source files and lines, op
-names of Python scopes) and its module name, is hashed. The reference commit is checked out
+names of Python scopes), its stack-frame tables and its module name, with every instruction and
+computation renamed by order of first use (their names come from Python function names), is
+hashed. The reference commit is checked out
 of this clone into a temporary worktree and compiled by the same worker code in a fresh
 process there, so nothing of this tree is imported; the cases interleave (ours, then the
 reference's, case by case). Every case must match (exit 0; 1 otherwise). The defaults are the
@@ -46,6 +48,10 @@ from largerl_jax.training import SeedBatchedDeviceLoop, make_driver, validate
 name, num_envs, updates, iterations = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 cfg = get_config(name)
 cfg.env.num_envs, cfg.updates_per_iteration = num_envs, updates
+for key in ("warmup_env_steps", "log_every_env_steps", "eval_every_env_steps", "checkpoint_every_env_steps",
+            "total_env_steps"):  # multiples of the env count, as a run at this regime needs
+    if key in cfg and cfg[key]:
+        cfg[key] = -(-cfg[key] // num_envs) * num_envs
 validate(cfg)
 driver = make_driver(cfg, [cfg.seed])
 keys = jax.ShapeDtypeStruct((1, 2), jnp.uint32)
@@ -57,8 +63,16 @@ else:
     compiled = driver.learn_fn("train").lower(ts, _abstract_batch(driver, cfg, 1)).compile()
 text = compiled.as_text()
 text = re.sub(r",?\s*metadata=\{[^}]*\}", "", text)
+# the stack-frame tables (source files, functions, lines) between the module line and the first
+# computation: where the Python was, not what the program does
+text = re.sub(r"^FileNames$.*?^StackFrames$.*?^$", "", text, flags=re.M | re.S)
 text = re.sub(r"^HloModule \S+", "HloModule", text, flags=re.M)
+# instruction and computation names come from Python function names; number them by first use
+names = {}
+text = re.sub(r"%[\w.\-]+", lambda m: names.setdefault(m.group(0), "%%n%d" % len(names)), text)
 driver.close()
+if len(sys.argv) > 5:
+    open(sys.argv[5], "w").write(text)
 print(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "lines": text.count("\n"),
                   "instructions": sum(1 for line in text.splitlines() if " = " in line)}))
 """
