@@ -48,10 +48,13 @@ from largerl_jax.training import SeedBatchedDeviceLoop, make_driver, validate
 name, num_envs, updates, iterations = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 cfg = get_config(name)
 cfg.env.num_envs, cfg.updates_per_iteration = num_envs, updates
-for key in ("warmup_env_steps", "log_every_env_steps", "eval_every_env_steps", "checkpoint_every_env_steps",
-            "total_env_steps"):  # multiples of the env count, as a run at this regime needs
-    if key in cfg and cfg[key]:
-        cfg[key] = -(-cfg[key] // num_envs) * num_envs
+def up(value, step):
+    return -(-value // step) * step
+for key in ("warmup_env_steps", "eval_every_env_steps", "total_env_steps"):  # multiples of the env count
+    cfg[key] = up(cfg[key], num_envs)
+cfg.log_every_env_steps = cfg.eval_every_env_steps
+if cfg.checkpoint_every_env_steps:  # checkpoints are taken at evaluation points
+    cfg.checkpoint_every_env_steps = up(cfg.checkpoint_every_env_steps, cfg.eval_every_env_steps)
 validate(cfg)
 driver = make_driver(cfg, [cfg.seed])
 keys = jax.ShapeDtypeStruct((1, 2), jnp.uint32)
