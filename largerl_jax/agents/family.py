@@ -5,9 +5,10 @@ An ``AgentFamily`` says what the run code needs to know about an agent without k
 default config, its maker, which torso configs it has (validated, sized and listed by name), its
 learning rates (checked positive), the scalar keys a grid may carry in the train state (read by
 the agent only in traced arithmetic), whether it reads frame stacks (and so needs a pixel env
-and the frame replay) and which of its networks have XiNet gates (what shrinking them needs). A ``FeatureKind`` says the same of what
-the networks read (raw observations, OFENet features): how it wraps a family's maker, what it
-validates, what it may carry and how many pre-training updates it runs after warm-up.
+and the frame replay) and which of its networks have XiNet gates (what shrinking them needs). A
+``FeatureKind`` says the same of what the networks read (raw observations, OFENet features): how
+it wraps a family's maker, what it validates, what it may carry, how many pre-training updates
+it runs after warm-up and, with gates of its own, how it shrinks.
 """
 from __future__ import annotations
 
