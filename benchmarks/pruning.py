@@ -36,7 +36,7 @@ from largerl_jax.export import load_policy
 from largerl_jax.export.writer import policy_contents, write_policy
 from largerl_jax.features.state import num_layers
 from largerl_jax.replay.buffer import Transition
-from largerl_jax.training.shrinking import with_widths
+from largerl_jax.training.run_hooks import with_overrides
 
 
 def _parser():
@@ -80,7 +80,7 @@ def _pruned_state(agent, args, key):
 def _shrunk(cfg, agent_cfg, state, obs_dim, act_dim):
     batched = jax.tree.map(lambda x: x[None], state)
     small, widths = shrink_agent_state(agent_cfg, batched, obs_dim, act_dim)
-    new_cfg = with_widths(cfg, widths)
+    new_cfg = with_overrides(cfg, widths)
     agent = make_agent(new_cfg.agent, obs_dim, act_dim)
     abstract = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
     small = jax.tree.unflatten(jax.tree.structure(abstract), [x[0] for x in jax.tree.leaves(small)])

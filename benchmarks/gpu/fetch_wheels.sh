@@ -15,9 +15,10 @@ set -euo pipefail
 # Not in the image: always installed there.
 REQUIRED=(
   brax==0.14.2
-  mujoco==4.0.0
-  mujoco-core==4.0.0
-  mujoco-studio==4.0.0
+  mujoco==4.0.1
+  mujoco-core==4.0.1
+  mujoco-studio==4.0.1
+  mujoco-studio-wasm==4.0.1
   mujoco-mjx==3.17.0
   ml-collections==1.1.0
   jaxopt==0.8.5

@@ -14,6 +14,7 @@ from largerl_jax.agents.family import (
     shrink_agent_state,
 )
 from largerl_jax.agents.ofe import with_ofenet
+from largerl_jax.agents.run_hooks import RunHook, register_run_hook, run_hooks
 from largerl_jax.agents.configs import (
     AGENT_CONFIGS,
     agent_config,
@@ -66,6 +67,9 @@ __all__ = [
     "pruned_param_counts",
     "register_agent",
     "register_features",
+    "register_run_hook",
+    "RunHook",
+    "run_hooks",
     "sac_config",
     "sac_pixels_config",
     "sac_v1_config",

@@ -11,7 +11,10 @@ and below the features and agents that carry gates:
 * ``agent_shrink``: shrinking a whole seed-batched agent state, as the agent family's
   ``GatedNetworks`` and its feature kind's hooks declare it.
 
-The run loop sees pruning only through the run-level hook in ``training/shrinking.py`` (when to
-shrink, rebuilding the driver, the widths in checkpoint metadata), which reads those
-declarations and names no method.
+* ``run_hook``: pruning's side of a run (whether it prunes, the rounding update the run's length
+  fixes, when to shrink, the widths' checkpoint-metadata key), declared as a run hook in
+  ``agents.run_hooks``.
+
+The run loop sees pruning only through the generic run hooks (``training.run_hooks``: after a
+training chunk, at evaluation, in checkpoint metadata), which any method can declare.
 """

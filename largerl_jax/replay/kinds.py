@@ -6,6 +6,8 @@ it makes is the pytree in the train state. Every kind has:
 
 - ``init(capacity, spec, num_envs)`` (``spec``: the env's ``obs_dim``, ``act_dim`` and
   ``frame_shape``), ``insert(buffer, transition)``, ``break_episodes(buffer)``,
+  ``transition(obs, action, info, episode_start)`` (what a host loop stores: the stored
+  transition type of the kind; ``info`` holds next_obs, reward, terminated, truncated),
   ``bytes_per_row(spec)`` and ``min_rows(num_envs)`` (the smallest buffer it can make);
 - ``sample(buffer, key, shape)``: uniform batches of ``shape`` over stored transitions (any kind,
   for pre-training, auxiliary models and analyses);
@@ -75,6 +77,9 @@ class UniformReplay:
     def insert(self, buffer, trans):
         return rb.insert(buffer, trans)
 
+    def transition(self, obs, action, info: dict, episode_start):
+        return rb.Transition(obs=obs, action=action, **info)
+
     def break_episodes(self, buffer):
         return rb.break_episodes(buffer)
 
@@ -107,6 +112,9 @@ class FrameReplay:
 
     def insert(self, buffer, trans):
         return frames.insert_transition(buffer, trans)
+
+    def transition(self, obs, action, info: dict, episode_start):
+        return frames.FrameTransition(obs=obs, action=action, episode_start=episode_start, **info)
 
     def break_episodes(self, buffer):
         return frames.break_episodes(buffer)
@@ -144,6 +152,9 @@ class PrioritizedReplay:
 
     def insert(self, buffer, trans):
         return prioritized.insert_prioritized(buffer, trans, self.alpha)
+
+    def transition(self, obs, action, info: dict, episode_start):
+        return UniformReplay().transition(obs, action, info, episode_start)
 
     def break_episodes(self, buffer):
         return buffer.replace(buffer=rb.break_episodes(buffer.buffer))

@@ -1,8 +1,6 @@
 """The run-level configuration shared by every experiment, and its validation."""
 from __future__ import annotations
 
-import copy
-
 import ml_collections
 
 from largerl_jax.agents import agent_families, agent_family, feature_kinds
@@ -10,7 +8,7 @@ from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name
 from largerl_jax.networks import validate_torso_config
-from largerl_jax.pruning.config import is_pruned, validate_pruning_config
+from largerl_jax.training import run_hooks
 from largerl_jax.training.precision import validate_matmul_precision
 
 _CHOICES = {"critic_loss": ("mse", "huber")}
@@ -20,28 +18,6 @@ def pretrain_updates(cfg) -> int:
     """Updates of the agent's pre-training phase, run after warm-up without env steps, as the
     agent's feature kind declares them (agents.family.FeatureKind.pretrain_updates)."""
     return agent_pretrain_updates(cfg.agent)
-
-
-def rl_updates_by(cfg, env_steps: int) -> int:
-    """RL updates (agent updates after warm-up, pre-training not counted) done once the run has
-    taken ``env_steps`` env steps: U per iteration of N env steps past the warm-up."""
-    n = cfg.env.num_envs
-    return max(0, (int(env_steps) - cfg.warmup_env_steps) // n) * cfg.updates_per_iteration
-
-
-def pruning_enabled(cfg) -> bool:
-    """Whether the run config's agent prunes."""
-    return is_pruned(cfg.agent)
-
-
-def agent_config_for_run(cfg):
-    """cfg.agent with what only the run's length fixes filled in: the pruning gates' rounding
-    update (``round_fraction`` of the run's env steps) when it is unset. A copy; cfg is kept."""
-    if not pruning_enabled(cfg) or cfg.agent.pruning.round_update is not None:
-        return cfg.agent
-    agent = copy.deepcopy(cfg.agent)
-    agent.pruning.round_update = rl_updates_by(cfg, int(cfg.agent.pruning.round_fraction * cfg.total_env_steps))
-    return agent
 
 
 def env_kwargs(cfg) -> dict:
@@ -199,14 +175,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         problems += kind.validate(agent)
     if family is not None and family.validate is not None:
         problems += family.validate(agent)
-    if "pruning" in agent:
-        try:
-            validate_pruning_config(agent.pruning)
-        except ValueError as e:
-            problems.append(f"agent.{e}")
-    if pruning_enabled(cfg) and family is not None and not family.prunable:
-        gated = sorted(n for n, f in families.items() if f.prunable)
-        problems.append(f"agent.pruning.enabled needs an agent with XiNet gates ({', '.join(gated)}), not {agent.name!r}")
+    problems += run_hooks.validate(cfg)
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
     per = cfg.prioritized_replay

@@ -6,9 +6,10 @@ replay, agent and PRNG keys still live in the train state; the Gymnasium physics
 so a resumed run starts fresh episodes (its learner state is restored exactly, and the replay
 keeps the last stored next observations as final ones, see ``replay.break_episodes``).
 
-Pixel agents (``learner.pixels``): the envs return single frames and their ``episode_start``
-flags; the replay stores the frames (``replay.frames``) and the agent acts on stacks of the
+Pixel agents (``agent.frame_stack``): the envs return single frames and their ``episode_start``
+flags; the replay kind stores the frames (``replay.frames``) and the agent acts on stacks of the
 last k frames, kept here per env (``training.frame_stacks``), in training and evaluation alike.
+Flat-observation envs start an episode wherever the last one ended (they reset automatically).
 
 No call copies the replay: ``act`` reads the agent and the keys only and returns actions and
 new keys (returning the whole train state from a call that does not donate it copied the buffer
@@ -22,8 +23,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from largerl_jax import replay
-from largerl_jax.replay import frames
 from largerl_jax.training.frame_stacks import AgentObs
 from largerl_jax.training.learner import Learner, chunk_mean
 from largerl_jax.training.loop import divergence_metrics
@@ -43,6 +42,13 @@ def eval_seed(seed: int, env_steps: int) -> int:
     return int(np.random.SeedSequence([seed, env_steps, 0x5EED]).generate_state(1)[0])
 
 
+def _episode_starts(results) -> np.ndarray:
+    """[S, N] from the seeds' (obs, info) step results: whether each returned observation opens an
+    episode (the env says so, or else its episode just ended and it reset)."""
+    return np.stack([info["episode_start"] if "episode_start" in info
+                     else np.maximum(info["terminated"], info["truncated"]) for _, info in results])
+
+
 class HostLoop:
     def __init__(self, learner: Learner, make_env: Callable, num_envs: int, eval_episodes: int, seeds: list[int]):
         self.learner = learner
@@ -53,7 +59,7 @@ class HostLoop:
         self.spec = self.envs[0].spec
         self.num_envs = num_envs
         self._obs = None  # [S, N, ...] what the envs last returned (single frames for pixel agents)
-        self._first = None  # [S, N] pixel agents: self._obs opens its episode
+        self._first = None  # [S, N] self._obs opens its episode
         self._acting = AgentObs(learner.agent.frame_stack)
         self._eval_acting = AgentObs(learner.agent.frame_stack)
         self._agent_obs = None  # what the agent acts on: self._obs, or its frame stacks
@@ -116,11 +122,6 @@ class HostLoop:
         self._agent_obs = self._acting.reset(self._obs)
         self._episode_return[:] = 0.0
 
-    def _transition(self, obs, action, info: dict):
-        if not self.learner.pixels:
-            return replay.Transition(obs=obs, action=action, **info)
-        return frames.FrameTransition(obs=obs, action=action, episode_start=self._first, **info)
-
     def chunk(self, ts: TrainState, num_iterations: int, phase: str):
         if self._obs is None:
             self._reset()
@@ -141,12 +142,9 @@ class HostLoop:
             obs = self._obs
             self._obs = np.stack([r[0] for r in results])
             info = {k: np.stack([r[1][k] for r in results]) for k in ("next_obs", "reward", "terminated", "truncated")}
-            trans = self._transition(obs, action, info)
-            if self.learner.pixels:
-                self._first = np.stack([r[1]["episode_start"] for r in results])
-                self._agent_obs = self._acting.step(self._obs, self._first)
-            else:
-                self._agent_obs = self._obs
+            trans = self.learner.replay.transition(obs, action, info, self._first)
+            self._first = _episode_starts(results)
+            self._agent_obs = self._acting.step(self._obs, self._first)
             ts, metrics = self._learn[phase](ts, trans)
             history.append(metrics)
             done = np.maximum(info["terminated"], info["truncated"])
@@ -174,10 +172,7 @@ class HostLoop:
             action = np.asarray(self._deterministic(ts.agent, jnp.asarray(agent_obs)))
             results = [env.step(a) for env, a in zip(self.eval_envs, action)]
             obs = np.stack([r[0] for r in results])
-            if self.learner.pixels:
-                agent_obs = self._eval_acting.step(obs, np.stack([r[1]["episode_start"] for r in results]))
-            else:
-                agent_obs = obs
+            agent_obs = self._eval_acting.step(obs, _episode_starts(results))
             reward = np.stack([r[1]["reward"] for r in results])
             done = np.stack([np.maximum(r[1]["terminated"], r[1]["truncated"]) for r in results])
             ret += alive * reward

@@ -40,8 +40,9 @@ class Learner:
     agent_factory: Callable | None = None
 
     def __post_init__(self):
-        if self.pixels != (self.replay.name == "frames"):
-            raise ValueError(f"agent {self.agent.name!r} {'reads' if self.pixels else 'does not read'} frame stacks "
+        reads = self.agent.frame_stack is not None
+        if reads != (self.replay.name == "frames"):
+            raise ValueError(f"agent {self.agent.name!r} {'reads' if reads else 'does not read'} frame stacks "
                              f"but the replay is {self.replay.name!r}")
 
     def with_hparams(self, hparams) -> "Learner":
@@ -52,12 +53,6 @@ class Learner:
         if self.agent_factory is None:
             raise ValueError("the train state carries hyperparameters but the learner has no agent factory")
         return dataclasses.replace(self, agent=self.agent_factory(hparams))
-
-    @property
-    def pixels(self) -> bool:
-        """The agent reads frame stacks: the replay is ``replay.frames``' (single frames stored
-        once, stacks built when sampled) and the stored transitions are ``FrameTransition``s."""
-        return self.agent.frame_stack is not None
 
     def init_state(self, key: jax.Array, replay_capacity: int, spec, hparams=None) -> TrainState:
         """Agent, replay, key and counters; the env loop adds its env state."""

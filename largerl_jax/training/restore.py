@@ -19,7 +19,7 @@ from largerl_jax.replay.kinds import gather_rows, rows_of
 from largerl_jax.envs.base import EnvSpec
 from largerl_jax.training import metrics_io
 from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training import hyperparams, shrinking
+from largerl_jax.training import hyperparams, run_hooks
 from largerl_jax.training.runner import make_driver
 
 
@@ -71,10 +71,10 @@ def _restore(cfg, workdir: str, num_seeds: int, seed_index: int, with_replay: bo
         step = ckpt.latest_step()
         if step is None:
             raise FileNotFoundError(f"no complete checkpoint under {directory}")
-        # A pruned run may have shrunk its networks: rebuild them at the checkpoint's widths.
+        # A run hook may have reshaped the agent (pruning's shrink): rebuild it as checkpointed.
         # A grid point's train state carries its scalar hyperparameters.
         latest = ckpt.latest_meta() or {}
-        cfg = shrinking.with_widths(cfg, latest.get(shrinking.META_KEY))
+        cfg = run_hooks.restored_config(cfg, latest)
         carried = tuple(latest.get(hyperparams.META_KEY, ()))
         driver = make_driver(cfg, [cfg.seed + i for i in range(num_seeds)], carried=carried)
         try:

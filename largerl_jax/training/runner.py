@@ -18,13 +18,13 @@ from largerl_jax.envs import is_host_env, make_env
 from largerl_jax.envs.registry import is_host_env_name
 from largerl_jax.replay.kinds import PrioritizedReplay, replay_kind
 from largerl_jax.training.eval_metrics import singular_value_fn, srank_fn
-from largerl_jax.training.config import agent_config_for_run, env_kwargs, pretrain_updates, validate
+from largerl_jax.training.config import env_kwargs, pretrain_updates, validate
 from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
 from largerl_jax.training.outputs import Outputs, Point, config_json
-from largerl_jax.training import devices, hyperparams, shrinking
+from largerl_jax.training import devices, hyperparams, run_hooks
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
@@ -43,7 +43,7 @@ def make_driver(cfg, seeds: list[int], carried: tuple[str, ...] = ()):
 
     def build_agent(hparams=None):
         run_cfg = hyperparams.substitute(cfg, hparams)
-        return make_agent(agent_config_for_run(run_cfg), spec.obs_dim, spec.act_dim, spec.frame_shape)
+        return make_agent(run_hooks.agent_config_for_run(run_cfg), spec.obs_dim, spec.act_dim, spec.frame_shape)
 
     agent = build_agent()
     if pretrain_updates(cfg) and agent.pretrain is None:
@@ -214,135 +214,186 @@ def estimate_memory(cfg, driver, keys, hparams=None) -> tuple[str, dict]:
 
 
 def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, after_chunk) -> list[list[dict]]:
-    if num_seeds < 1:
-        raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
-    cfg = points[0].cfg  # the shapes and schedule of every point
-    num_points, rows = len(points), len(points) * num_seeds
-    devices.check_rows(rows, f"--seeds={num_seeds}" if num_points == 1 else f"{num_points} points x {num_seeds} seeds")
-    if devices.multi_process() and (shrinking.pruning_enabled(cfg) or is_host_env_name(cfg.env.name)):
-        raise ValueError("runs over several processes (jax.distributed) need on-device envs and no pruning "
-                         "(shrinking reads the whole state on one host)")
-    outputs = Outputs(points, num_seeds, resume)
-    # Row r is seed cfg.seed + (r % S) of point r // S, as in a run of that point alone.
-    seeds = [p.cfg.seed + i for p in points for i in range(num_seeds)]
-    labels = [f"{'' if p.name is None else p.name + ' '}seed {p.cfg.seed + i}" for p in points for i in range(num_seeds)]
-    hparams = hyperparams.stacked([p.cfg for p in points], list(carried), num_seeds)
-    # Shapes only until the memory check has passed: making real keys already compiles.
-    abstract_keys = jax.ShapeDtypeStruct((rows, 2), jnp.uint32)
-    agent_widths = None  # the networks' widths once pruning has shrunk them (checkpoint metadata)
-    resume_step = outputs.resume_step() if resume else None
-    if resume_step is not None:
-        agent_widths = (outputs.meta_at(resume_step) or {}).get(shrinking.META_KEY)
-        cfg = shrinking.with_widths(cfg, agent_widths)
-    build = functools.partial(make_driver, carried=carried)
-    driver = build(cfg, seeds)
+    """The schedule: open the batch (fresh or from its newest checkpoint), then per chunk train,
+    let the run hooks reshape the agent, and at evaluation points record and checkpoint."""
+    run = _Run.open(points, num_seeds, carried, resume, progress)
     try:
-        report, figures = estimate_memory(cfg, driver, abstract_keys, hparams)
-        if progress:
-            print(report, file=sys.stderr)
-        check_fits(figures)
-    except MemoryError:
-        driver.close()
-        outputs.close()
-        raise
-    segments = plan_segments(cfg)
-    n = cfg.env.num_envs
-    done_segments, wall_offset = 0, 0.0
-
-    if resume_step is not None:
-        point_hparams = [hyperparams.stacked([p.cfg], list(carried), num_seeds) for p in points]
-        point_keys = jax.ShapeDtypeStruct((num_seeds, 2), jnp.uint32)
-        try:
-            ts, meta = outputs.restore(lambda i: driver.abstract_state(point_keys, cfg.replay_capacity, point_hparams[i]), resume_step)
-        except RuntimeError as e:  # every complete checkpoint failed to load
-            driver.close()
-            outputs.close()
-            raise ValueError(f"{e}: they do not match this code's train state for this config (shapes or structure)") from e
-        done_segments, wall_offset = meta["segments_done"], meta["wall_time_s"]
-        records = outputs.start_records(meta["env_steps"])
-    else:
-        keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in seeds])
-        ts = driver.init(devices.put_rows(keys), cfg.replay_capacity, devices.put_rows(hparams))
-        records = outputs.start_records(None)
-
-    ts = devices.put_rows(ts)
-    env_steps = sum(s for s, phase in segments[:done_segments] if phase != "pretrain") * n
-    bar = Progress(cfg.total_env_steps, enabled=progress)
-    t_start = time.perf_counter()
-    window = _Window()
-    divergence = _Divergence(labels, driver.quantity_names(), outputs.checkpoint_dirs())
-    evals = _eval_metrics(cfg, driver)
-    try:
-        for index in range(done_segments, len(segments)):
-            iterations, phase = segments[index]
-            start = env_steps
-            ts, metrics = driver.chunk(ts, iterations, phase)
-            metrics = _to_host(metrics)
-            env_steps = start + (0 if phase == "pretrain" else iterations * n)
-            if after_chunk is not None:
-                ts = after_chunk(ts, env_steps)
-            last = index == len(segments) - 1
-            if phase == "train" and shrinking.due(cfg, start, env_steps, last):
-                cfg, driver, ts, agent_widths = shrinking.shrink(cfg, driver, ts, build, seeds)
-                ts = devices.put_rows(ts)
-                evals = _eval_metrics(cfg, driver)
-            divergence.update(metrics, start)
-            invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
-            if invalid is not None and invalid.any():
-                counts = {label: c for label, c in zip(labels, invalid.astype(int).tolist()) if c}
-                print(
-                    f"warning: simulator produced non-finite states (reset as terminations) between env "
-                    f"steps {start} and {env_steps}: {counts}",
-                    file=sys.stderr,
-                )
-            window.add(metrics, phase)
+        for index in range(run.done_segments, len(run.segments)):
+            start, end, phase, metrics = run.train_chunk(index, after_chunk)
+            last = index == len(run.segments) - 1
+            if phase == "train":
+                run.after_training_chunk(start, end, last)
+            run.note_chunk(metrics, phase, start, end)
             eval_mean = None
-            grad_steps = int(devices.to_host(ts.grad_steps)[0])
-            if last or _crossed(start, env_steps, cfg.eval_every_env_steps):
-                returns = devices.to_host(driver.evaluate(ts)).astype(np.float64)  # [P*S, E]
-                wall = wall_offset + time.perf_counter() - t_start
-                stats = window.means()
-                for fn in evals:
-                    stats.update(_to_host(fn(ts)))
-                if shrinking.pruning_enabled(cfg):
-                    stats.update(shrinking.param_counts(cfg, driver, ts))
-                for p in range(num_points):
-                    rows_p = slice(p * num_seeds, (p + 1) * num_seeds)
-                    new = _records(
-                        seeds[rows_p], env_steps, grad_steps, returns[rows_p], {k: v[rows_p] for k, v in stats.items()},
-                        wall, divergence, rows_p,
-                    )
-                    records[p] += new
-                    outputs.append_records(p, new)
-                healthy = ~divergence.diverged
-                eval_mean = float(returns[healthy].mean()) if healthy.any() else None
-                if outputs.enabled and (last or _crossed(start, env_steps, cfg.checkpoint_every_env_steps)):
-                    meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": wall}
-                    if agent_widths:
-                        meta[shrinking.META_KEY] = {k: list(v) for k, v in agent_widths.items()}
-                    if carried:  # tools that read a point's folder rebuild its train state with them
-                        meta[hyperparams.META_KEY] = list(carried)
-                    outputs.save(env_steps, ts, meta)
-            note = f"pre-training {phase_done(segments, index)}/{pretrain_updates(cfg)} updates" if phase == "pretrain" else ""
-            phase_end = last or segments[index + 1][1] != phase  # each phase's last line is always shown
-            bar.update(env_steps, grad_steps, eval_return=eval_mean, force=phase_end or eval_mean is not None, note=note)
-            if divergence.diverged.all():
-                raise DivergenceError(divergence.summary())
-            if stop_after_env_steps is not None and env_steps >= stop_after_env_steps:
+            if last or _crossed(start, end, run.cfg.eval_every_env_steps):
+                eval_mean = run.evaluate(end)
+                if last or _crossed(start, end, run.cfg.checkpoint_every_env_steps):
+                    run.checkpoint(index, end)
+            run.show_progress(index, end, eval_mean, last)
+            if run.divergence.diverged.all():
+                raise DivergenceError(run.divergence.summary())
+            if stop_after_env_steps is not None and end >= stop_after_env_steps:
                 break
     except Exception as e:
         if not run_workdir.is_disk_full(e):
             raise
-        last = outputs.latest_checkpoint()
-        kept = f"the last complete checkpoint (env step {last}) is intact" if last is not None else "no checkpoint was completed"
+        last_step = run.outputs.latest_checkpoint()
+        kept = (f"the last complete checkpoint (env step {last_step}) is intact" if last_step is not None
+                else "no checkpoint was completed")
         raise run_workdir.DiskFullError(
-            f"disk full while writing to {outputs.describe()}: {kept}; free space and rerun with --resume",
+            f"disk full while writing to {run.outputs.describe()}: {kept}; free space and rerun with --resume",
         ) from e
     finally:
-        bar.close()
-        driver.close()
-        outputs.close()
-    return records
+        run.close()
+    return run.records
+
+
+class _Run:
+    """One seed-batch's run in progress: its config (which a reshaping run hook changes), driver,
+    train state, run folders, and the bookkeeping between chunks. Row r of the batch is seed
+    cfg.seed + (r % S) of point r // S, as in a run of that point alone."""
+
+    def __init__(self, points, num_seeds, carried, outputs, progress):
+        self.points, self.num_seeds, self.carried, self.outputs = points, num_seeds, carried, outputs
+        self.cfg = points[0].cfg  # the shapes and schedule of every point
+        self.seeds = [p.cfg.seed + i for p in points for i in range(num_seeds)]
+        self.labels = [f"{'' if p.name is None else p.name + ' '}seed {p.cfg.seed + i}"
+                       for p in points for i in range(num_seeds)]
+        self.hparams = hyperparams.stacked([p.cfg for p in points], list(carried), num_seeds)
+        self.build = functools.partial(make_driver, carried=carried)
+        self.saved = {}  # the run hooks' agent-config overrides so far ({meta_key: overrides})
+        self.progress = progress
+        self.driver = None
+
+    @classmethod
+    def open(cls, points, num_seeds, carried, resume, progress) -> "_Run":
+        if num_seeds < 1:
+            raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+        cfg = points[0].cfg
+        rows = len(points) * num_seeds
+        devices.check_rows(rows, f"--seeds={num_seeds}" if len(points) == 1 else f"{len(points)} points x {num_seeds} seeds")
+        if devices.multi_process() and (run_hooks.reshapes(cfg) or is_host_env_name(cfg.env.name)):
+            raise ValueError("runs over several processes (jax.distributed) need on-device envs and no run hook that "
+                             "reshapes the agent, such as pruning (reshaping reads the whole state on one host)")
+        run = cls(points, num_seeds, carried, Outputs(points, num_seeds, resume), progress)
+        try:
+            run._start(resume)
+        except BaseException:
+            if run.driver is not None:
+                run.driver.close()
+            run.outputs.close()
+            raise
+        return run
+
+    def _start(self, resume: bool) -> None:
+        # Shapes only until the memory check has passed: making real keys already compiles.
+        abstract_keys = jax.ShapeDtypeStruct((len(self.seeds), 2), jnp.uint32)
+        resume_step = self.outputs.resume_step() if resume else None
+        if resume_step is not None:
+            self.saved = run_hooks.saved_overrides(self.outputs.meta_at(resume_step))
+            self.cfg = run_hooks.restored_config(self.cfg, self.saved)
+        self.driver = self.build(self.cfg, self.seeds)
+        report, figures = estimate_memory(self.cfg, self.driver, abstract_keys, self.hparams)
+        if self.progress:
+            print(report, file=sys.stderr)
+        check_fits(figures)
+        self.segments = plan_segments(self.cfg)
+        self.done_segments, self.wall_offset = 0, 0.0
+        if resume_step is not None:
+            ts, meta = self._restore(resume_step)
+            self.done_segments, self.wall_offset = meta["segments_done"], meta["wall_time_s"]
+            self.records = self.outputs.start_records(meta["env_steps"])
+        else:
+            keys = np.stack([np.asarray(jax.random.PRNGKey(s)) for s in self.seeds])
+            ts = self.driver.init(devices.put_rows(keys), self.cfg.replay_capacity, devices.put_rows(self.hparams))
+            self.records = self.outputs.start_records(None)
+        self.ts = devices.put_rows(ts)
+        n = self.cfg.env.num_envs
+        self.env_steps = sum(s for s, phase in self.segments[:self.done_segments] if phase != "pretrain") * n
+        self.bar = Progress(self.cfg.total_env_steps, enabled=self.progress)
+        self.t_start = time.perf_counter()
+        self.window = _Window()
+        self.divergence = _Divergence(self.labels, self.driver.quantity_names(), self.outputs.checkpoint_dirs())
+        self.evals = _eval_metrics(self.cfg, self.driver)
+
+    def _restore(self, step: int):
+        point_hparams = [hyperparams.stacked([p.cfg], list(self.carried), self.num_seeds) for p in self.points]
+        point_keys = jax.ShapeDtypeStruct((self.num_seeds, 2), jnp.uint32)
+        try:
+            return self.outputs.restore(
+                lambda i: self.driver.abstract_state(point_keys, self.cfg.replay_capacity, point_hparams[i]), step)
+        except RuntimeError as e:  # every complete checkpoint failed to load
+            raise ValueError(f"{e}: they do not match this code's train state for this config (shapes or structure)") from e
+
+    # --- per chunk -----------------------------------------------------------------------------
+
+    def train_chunk(self, index: int, after_chunk):
+        """Runs segment ``index``; returns (start, end env steps, phase, host metrics)."""
+        iterations, phase = self.segments[index]
+        start = self.env_steps
+        self.ts, metrics = self.driver.chunk(self.ts, iterations, phase)
+        metrics = _to_host(metrics)
+        self.env_steps = start + (0 if phase == "pretrain" else iterations * self.cfg.env.num_envs)
+        if after_chunk is not None:
+            self.ts = after_chunk(self.ts, self.env_steps)
+        return start, self.env_steps, phase, metrics
+
+    def after_training_chunk(self, start: int, end: int, last: bool) -> None:
+        """The run hooks' reshaping (pruning's shrink), with the driver rebuilt for it."""
+        self.cfg, self.driver, ts, self.saved, reshaped = run_hooks.after_chunk(
+            self.cfg, self.driver, self.ts, self.build, self.seeds, start, end, last, self.saved)
+        if reshaped:
+            self.ts = devices.put_rows(ts)
+            self.evals = _eval_metrics(self.cfg, self.driver)
+
+    def note_chunk(self, metrics: dict, phase: str, start: int, end: int) -> None:
+        self.divergence.update(metrics, start)
+        invalid = metrics.get("env_invalid_steps")  # absent in pre-training chunks: no env steps
+        if invalid is not None and invalid.any():
+            counts = {label: c for label, c in zip(self.labels, invalid.astype(int).tolist()) if c}
+            print(f"warning: simulator produced non-finite states (reset as terminations) between env "
+                  f"steps {start} and {end}: {counts}", file=sys.stderr)
+        self.window.add(metrics, phase)
+        self.grad_steps = int(devices.to_host(self.ts.grad_steps)[0])
+
+    def evaluate(self, env_steps: int) -> float | None:
+        """Evaluates every row, appends each point's records; returns the healthy rows' mean."""
+        returns = devices.to_host(self.driver.evaluate(self.ts)).astype(np.float64)  # [P*S, E]
+        self.wall = self.wall_offset + time.perf_counter() - self.t_start
+        stats = self.window.means()
+        for fn in self.evals:
+            stats.update(_to_host(fn(self.ts)))
+        stats.update(run_hooks.evaluation_stats(self.cfg, self.driver, self.ts))
+        s = self.num_seeds
+        for p in range(len(self.points)):
+            rows_p = slice(p * s, (p + 1) * s)
+            new = _records(self.seeds[rows_p], env_steps, self.grad_steps, returns[rows_p],
+                           {k: v[rows_p] for k, v in stats.items()}, self.wall, self.divergence, rows_p)
+            self.records[p] += new
+            self.outputs.append_records(p, new)
+        healthy = ~self.divergence.diverged
+        return float(returns[healthy].mean()) if healthy.any() else None
+
+    def checkpoint(self, index: int, env_steps: int) -> None:
+        if not self.outputs.enabled:
+            return
+        meta = {"segments_done": index + 1, "env_steps": env_steps, "wall_time_s": self.wall,
+                **run_hooks.checkpoint_meta(self.saved)}
+        if self.carried:  # tools that read a point's folder rebuild its train state with them
+            meta[hyperparams.META_KEY] = list(self.carried)
+        self.outputs.save(env_steps, self.ts, meta)
+
+    def show_progress(self, index: int, env_steps: int, eval_mean: float | None, last: bool) -> None:
+        phase = self.segments[index][1]
+        note = (f"pre-training {phase_done(self.segments, index)}/{pretrain_updates(self.cfg)} updates"
+                if phase == "pretrain" else "")
+        phase_end = last or self.segments[index + 1][1] != phase  # each phase's last line is always shown
+        self.bar.update(env_steps, self.grad_steps, eval_return=eval_mean, force=phase_end or eval_mean is not None, note=note)
+
+    def close(self) -> None:
+        self.bar.close()
+        self.driver.close()
+        self.outputs.close()
 
 
 def _eval_metrics(cfg, driver) -> list:

@@ -57,6 +57,9 @@ CASES = {
     "host_gym": ("gym_hopper_sac", HOST, 2, "run"),
 }
 RENDERED = {"pixels"}  # cases whose results also depend on the OpenGL renderer
+# Packages beyond fingerprint.CORE whose numbers a case's results depend on: its simulator
+# (the Pendulum cases step our own JAX env and depend on none).
+SIMULATOR = {"pixels": ("mujoco", "dm_control"), "host_gym": ("mujoco", "gymnasium")}
 GRID_AXIS = "--axis=lr=0.0003,0.001"
 VOLATILE = ("wall_time_s",)  # fields that measure the machine, not the run
 

@@ -4,6 +4,8 @@ on jaxlib and on XLA_FLAGS):
 
     python tests/golden/record.py [--out=DIR] [CASE ...]
 
+(default DIR: records/<today's date>/, a new record set beside the committed ones)
+
 It imports the package of the tree it lies in (tests/golden/../..), not an installed one, so a
 copy of this directory inside an older checkout records that checkout's behaviour: the golden
 test does exactly that with the reference commit when no committed record set fits the machine.
@@ -11,6 +13,7 @@ Run it into records/ only on code whose behaviour is the reference (issue 18: th
 the refactor, golden.reference.COMMIT)."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -22,7 +25,7 @@ sys.path[:0] = [os.path.dirname(TESTS), TESTS]  # this tree's package first, the
 from golden.cases import CASES, records  # noqa: E402
 from golden.fingerprint import fingerprint  # noqa: E402
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "records")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "records", datetime.date.today().isoformat())
 
 
 def main(argv: list[str]) -> int:

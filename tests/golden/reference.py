@@ -1,7 +1,10 @@
-"""Where the golden test's reference records come from: for each case, the committed record when
-it was computed on a machine and stack like this one (for that case: the rendered-frame hash
-counts only for cases that render), else the reference commit itself, checked out of this clone's
-history and run here, so that a different CPU, package or renderer never silently drops the proof."""
+"""Where the golden test's reference records come from: for each case, a committed record set
+computed on a machine and stack like this one for that case (``records/<set>/``, each with its
+fingerprint; a case compares only what it depends on, see ``fingerprint.relevant``), else the
+reference commit itself, checked out of this clone's history and run here, so that a different
+CPU, package or renderer never silently drops the proof. A new stack's set is recorded from the
+reference commit (the fallback's ``recompute``, or record.py in a checkout of it) and committed
+beside the others, so CI on that stack compares against it without rerunning the past."""
 from __future__ import annotations
 
 import json
@@ -10,8 +13,8 @@ import shutil
 import subprocess
 import sys
 
-from golden.cases import RENDERED
-from golden.fingerprint import fingerprint
+from golden.cases import RENDERED, SIMULATOR
+from golden.fingerprint import fingerprint, relevant
 
 # The last commit before the issue-18 refactor: the behaviour every later commit must keep.
 COMMIT = "d583fdf99cad96afc9888ce0b9f3637cefc4f91c"
@@ -25,14 +28,26 @@ def _fingerprint_of(records_dir: str) -> dict:
         return json.load(f)
 
 
-def fits(name: str, records_dir: str = COMMITTED) -> bool:
+def fits(name: str, records_dir: str) -> bool:
     """Whether the records in ``records_dir`` were computed where case ``name`` gives the same
     bits as here."""
-    there = dict(_fingerprint_of(records_dir))
-    render = name in RENDERED
-    if not render:
-        there.pop("render", None)
-    return there == fingerprint(render=render)
+    render, packages = name in RENDERED, SIMULATOR.get(name, ())
+    return relevant(_fingerprint_of(records_dir), packages, render) == relevant(fingerprint(render), packages, render)
+
+
+def committed_sets() -> list[str]:
+    """The committed record sets, newest first (a set is named by the date it was recorded)."""
+    sets = [os.path.join(COMMITTED, d) for d in os.listdir(COMMITTED)
+            if os.path.exists(os.path.join(COMMITTED, d, "fingerprint.json"))]
+    return sorted(sets, reverse=True)
+
+
+def committed_set_for(name: str) -> str | None:
+    """The newest committed record set that holds case ``name`` and fits this machine, or None."""
+    for d in committed_sets():
+        if os.path.exists(os.path.join(d, f"{name}.jsonl")) and fits(name, d):
+            return d
+    return None
 
 
 def why_not_recomputable() -> str | None:

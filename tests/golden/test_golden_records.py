@@ -15,8 +15,8 @@ from golden.cases import CASES, records
 @pytest.fixture(scope="session")
 def reference_dirs(tmp_path_factory) -> dict:
     """Case name -> the directory holding its reference record (None: cannot be had here)."""
-    misfits = [n for n in CASES if not reference.fits(n)]
-    dirs = {n: reference.COMMITTED for n in CASES if n not in misfits}
+    dirs = {n: reference.committed_set_for(n) for n in CASES}
+    misfits = [n for n, d in dirs.items() if d is None]
     if misfits:
         why = reference.why_not_recomputable()
         out = None if why else reference.recompute(str(tmp_path_factory.mktemp("golden")), misfits)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from largerl_jax.training import run
-from largerl_jax.training.shrinking import META_KEY, shrink_points
+from largerl_jax.pruning.run_hook import META_KEY, shrink_points
 
 from test_runner import _assert_records_close
 

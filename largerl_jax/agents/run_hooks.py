@@ -1,0 +1,62 @@
+"""Run hooks: what a method does to a run on the host, between its compiled chunks, declared here
+so that the training loop calls every hook the same way and names none (``training.run_hooks``).
+
+A ``RunHook`` may fill in agent settings that only the run's length fixes, validate the run
+config, reshape the agent after a training chunk (its state and agent-config overrides, such as
+smaller widths: the loop then rebuilds its compiled programs for them), add per-seed statistics
+to every evaluation record, and keeps its overrides in checkpoint metadata under ``meta_key`` so
+a resumed run, and every tool that reopens a run folder, rebuilds the reshaped agent. XiNet
+pruning is the first (``pruning.run_hook``: shrinking the pruned units away during training).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from largerl_jax.agents.family import agent_families, pruned_param_counts, shrink_agent_state
+from largerl_jax.pruning import run_hook as pruning_run
+
+
+@dataclasses.dataclass(frozen=True)
+class RunHook:
+    name: str
+    active: Callable  # (run cfg) -> whether the hook acts on this run
+    meta_key: str  # checkpoint metadata key of its agent-config overrides
+    agent_config: Callable | None = None  # (run cfg, agent cfg) -> agent cfg with run-level values
+    validate: Callable | None = None  # (run cfg) -> problems (called on every run, active or not)
+    due: Callable | None = None  # (run cfg, start, end, last) -> whether to reshape after this chunk
+    # (run cfg, seed-batched agent state, obs_dim, act_dim) -> (agent state, {dotted agent cfg
+    # key: value}): the state of the agent rebuilt with those overrides
+    reshape: Callable | None = None
+    evaluation: Callable | None = None  # (run cfg, agent state, obs_dim, act_dim) -> {name: [rows]}
+
+
+_HOOKS: dict[str, RunHook] = {}
+
+
+def register_run_hook(hook: RunHook) -> RunHook:
+    if _HOOKS.get(hook.name, hook) != hook:
+        raise ValueError(f"run hook {hook.name!r} is registered twice")
+    _HOOKS[hook.name] = hook
+    return hook
+
+
+def run_hooks() -> tuple[RunHook, ...]:
+    return tuple(_HOOKS.values())
+
+
+def _prunable() -> tuple[str, ...]:
+    return tuple(n for n, f in agent_families().items() if f.prunable)
+
+
+PRUNING = register_run_hook(RunHook(
+    name="pruning",
+    active=pruning_run.active,
+    meta_key=pruning_run.META_KEY,
+    agent_config=pruning_run.agent_config,
+    validate=lambda cfg: pruning_run.validate(cfg, _prunable()),
+    due=pruning_run.due,
+    reshape=lambda cfg, state, obs_dim, act_dim: shrink_agent_state(
+        pruning_run.agent_config(cfg, cfg.agent), state, obs_dim, act_dim),
+    evaluation=lambda cfg, state, obs_dim, act_dim: pruned_param_counts(cfg.agent, state, obs_dim, act_dim),
+))
