@@ -1,4 +1,4 @@
-from largerl_jax.agents.common import Agent
+from largerl_jax.agents.interface import Agent
 from largerl_jax.agents.family import (
     AgentFamily,
     FeatureKind,

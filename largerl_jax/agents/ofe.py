@@ -20,7 +20,7 @@ from typing import Any
 import jax
 from flax import struct
 
-from largerl_jax.agents import common
+from largerl_jax.agents import interface, td
 from largerl_jax.pruning import gated
 from largerl_jax.agents.family import FeatureKind, register_features
 import numpy as np
@@ -75,7 +75,7 @@ class OFEView:
         return z_s, z_s + self.act_dim + sum(widths[n_s:])
 
 
-def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
+def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> interface.Agent:
     ofe_cfg = cfg.ofenet
     if ofe_cfg.batch_size != cfg.batch_size:
         raise ValueError(
@@ -121,7 +121,7 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> common.Agent:
         nets["ofenet"] = (state.ofe.module, state.ofe.net.variables())
         return nets
 
-    return common.Agent(
+    return interface.Agent(
         name=f"{inner.name}+ofenet",
         init=init,
         act=act,

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.agents import common
+from largerl_jax.agents import interface, td
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
@@ -25,7 +25,7 @@ class SACState:
     step: jax.Array
 
 
-def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> interface.Agent:
     """obs_dim / sa_dim: sizes of the actor's and the critic's inputs (the feature view's z_s and
     z_sa; raw observations give sa_dim = obs_dim + act_dim)."""
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
@@ -61,7 +61,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         next_sa = view.state_action(z_next, next_act, target=True)
         next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
         next_v = next_q.min(axis=0) - alpha * next_logp
-        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
     def update(state: SACState, batch, key, view=RAW, weights=None):
@@ -73,7 +73,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         def critic_loss_fn(params):
             q, new_state = state.critic.apply(z_sa, train=True, params=params)
-            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
+            return td.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
@@ -96,7 +96,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
         metrics.update(critic_loss=critic_loss, actor_loss=actor_loss, q_mean=q.mean())
-        metrics["priority"] = common.td_priority(q, target)
+        metrics["priority"] = td.td_priority(q, target)
         return new_state, metrics
 
     def networks(state: SACState):
@@ -108,10 +108,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
     def critic_probe(state: SACState, batch, key, view=RAW):
         k_next, _ = jax.random.split(key)  # update's split: equal keys give equal targets
         z_sa = view.state_action(view.state(batch.obs), batch.action)
-        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
+        return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
                                   target=td_target(state, batch, k_next, view))
 
-    return common.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe)
+    return interface.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe)
 
 
 def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:

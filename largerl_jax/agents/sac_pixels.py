@@ -21,7 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.agents import common
+from largerl_jax.agents import interface, td
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_pixels_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
@@ -39,7 +39,7 @@ def _augment(key, images, copies: int, pad: int):
     return jnp.concatenate([random_shift(k, images, pad) for k in jax.random.split(key, copies)])
 
 
-def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common.Agent:
+def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interface.Agent:
     """``frame_shape``: one frame [H, W, c] (None: DrQ's 84x84 RGB); observations are stacks
     [H, W, c * cfg.frame_stack]."""
     if cfg.get("features", "raw") != "raw":
@@ -85,7 +85,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_q, _ = state.critic.apply_target(state.target_critic, next_obs, next_act)
         next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
-        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
+        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
         return jax.lax.stop_gradient(target)
 
     def update(state: SACState, batch, key, weights=None):
@@ -101,7 +101,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         def critic_loss_fn(params):
             q, new_state = state.critic.apply(obs, actions, train=True, params=params)
             # td_loss averages over the K * B rows: times K is DrQ's sum over the copies
-            loss = n_obs * common.td_loss(q, jnp.tile(target, n_obs), cfg.critic_loss, cfg.huber_delta)
+            loss = n_obs * td.td_loss(q, jnp.tile(target, n_obs), cfg.critic_loss, cfg.huber_delta)
             return loss, (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
@@ -126,7 +126,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
         metrics.update(critic_loss=critic_loss, actor_loss=actor_loss, q_mean=q.mean())
-        metrics["priority"] = common.td_priority(q[:, :b], target)
+        metrics["priority"] = td.td_priority(q[:, :b], target)
         return new_state, metrics
 
     def networks(state: SACState):
@@ -139,10 +139,10 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> common
         # The probed critic is the whole PixelCritic, encoder included, on the un-augmented
         # stacks (the observations the agent acts on); the target is update's for this key.
         _, k_aug_next, k_next, _ = jax.random.split(key, 4)
-        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(),
+        return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(),
                                   inputs=(batch.obs, batch.action), target=td_target(state, batch, k_aug_next, k_next))
 
-    return common.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
+    return interface.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
                         frame_stack=cfg.frame_stack, critic_probe=critic_probe)
 
 

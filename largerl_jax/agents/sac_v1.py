@@ -16,7 +16,7 @@ from flax import struct
 
 from typing import Any
 
-from largerl_jax.agents import common
+from largerl_jax.agents import interface, td
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_v1_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
@@ -44,7 +44,7 @@ class SACV1State:
     gates: Any = None  # {'actor', 'critic', 'value'}: Gates, the critic's with a member axis; None unpruned
 
 
-def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> interface.Agent:
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
@@ -124,7 +124,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         """r * reward_scale + gamma * V_target(s') [B], gradient stopped (no randomness)."""
         z_next = view.state(batch.next_obs, target=True)
         next_v, _ = state.value.apply_target(state.target_value, z_next, masks=eval_masks(state, "value"))
-        target = common.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
     def update(state: SACV1State, batch, key, view=RAW, weights=None):
@@ -136,7 +136,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
 
         def critic_loss_fn(params, masks):
             q, new_state = state.critic.apply(z_sa, train=True, params=params, masks=masks)
-            return common.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
+            return td.td_loss(q, q_target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         critic_loss, (q, critic_state), critic_grads, critic_pi_grads, critic_reg = loss_with_gates(
             "critic", state, k_critic, critic_loss_fn, d_zsa
@@ -164,7 +164,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             v, new_state = state.value.apply(z, train=True, params=params, masks=masks)
             # Weighted like the critic loss: under prioritized replay the batch is skewed towards
             # high TD error and the importance weights undo that for every loss on it.
-            return common.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta, weights), new_state
+            return td.td_loss(v[None], v_target, cfg.critic_loss, cfg.huber_delta, weights), new_state
 
         value_loss, value_state, grads, value_pi_grads, value_reg = loss_with_gates(
             "value", state, k_value, value_loss_fn, d_zs
@@ -199,7 +199,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
             "q_mean": q.mean(),
             "critic_grad_norm": optax.tree.norm(critic_grads),
             "actor_grad_norm": optax.tree.norm(actor_grads),
-            "priority": common.td_priority(q, q_target),
+            "priority": td.td_priority(q, q_target),
         }
         return new_state, metrics
 
@@ -213,7 +213,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
     def critic_probe(state: SACV1State, batch, key, view=RAW):
         # the deterministic critic: a gated one with its evaluation masks, not a sampled subnetwork
         z_sa = view.state_action(view.state(batch.obs), batch.action)
-        return common.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
+        return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
                                   target=td_target(state, batch, view), masks=eval_masks(state, "critic"))
 
     def gate_widths(state: SACV1State):
@@ -224,7 +224,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> c
         return {"pi": gated.first_width(state.gates["actor"]), "V": gated.first_width(state.gates["value"]),
                 "Q1": q[0], "Q2": q[1] if q.shape[0] > 1 else q[0] * 0}
 
-    return common.Agent(
+    return interface.Agent(
         name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None,
         critic_probe=critic_probe,
     )

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.agents import common
+from largerl_jax.agents import interface, td
 from largerl_jax.agents.configs import COMMON_CARRIED, td3_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
@@ -25,7 +25,7 @@ class TD3State:
     step: jax.Array
 
 
-def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> common.Agent:
+def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> interface.Agent:
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
@@ -61,7 +61,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_sa = view.state_action(z_next, next_a, target=True)
         next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
-        target = common.bootstrap_target(
+        target = td.bootstrap_target(
             batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
         return jax.lax.stop_gradient(target)
@@ -73,7 +73,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
         def critic_loss_fn(params):
             q, new_state = state.critic.apply(z_sa, train=True, params=params)
-            return common.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
+            return td.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
 
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
@@ -115,7 +115,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
             "actor_loss": actor_loss,
             "q_mean": q.mean(),
             "critic_grad_norm": optax.tree.norm(critic_grads),
-            "priority": common.td_priority(q, target),
+            "priority": td.td_priority(q, target),
         }
         return new_state, metrics
 
@@ -127,10 +127,10 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> comm
 
     def critic_probe(state: TD3State, batch, key, view=RAW):
         z_sa = view.state_action(view.state(batch.obs), batch.action)
-        return common.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
+        return interface.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
                                   target=td_target(state, batch, key, view))
 
-    return common.Agent(
+    return interface.Agent(
         name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",),
         critic_probe=critic_probe,
     )

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.agents import Agent
-from largerl_jax.agents.common import CriticProbe
+from largerl_jax.agents.interface import CriticProbe
 from largerl_jax.analysis.landscape import frozen_td_loss, grid, loss_surface, two_directions
 
 ROWS_PER_CHUNK = 1024

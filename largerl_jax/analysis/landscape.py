@@ -11,7 +11,7 @@ Members of an ensemble (QNetwork's vmapped 'ensemble', a leading member axis on 
 separate networks: their filters are normalised one member at a time.
 
 The loss is Ota et al.'s eq. (2): 0.5 * mean over (s, a) of (Q_theta(s, a) - Qhat(s, a))^2 with
-Qhat frozen (computed once from the trained networks; see agents.common.CriticProbe), averaged
+Qhat frozen (computed once from the trained networks; see agents.interface.CriticProbe), averaged
 over the ensemble members (each member's own eq. (2), then their mean). Always the squared
 error, even for agents trained on a Huber loss. Only the probed critic's parameters move; the
 critic runs with train=False, so batch norm uses its stored running statistics and spectral norm
@@ -24,7 +24,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.agents.common import CriticProbe
+from largerl_jax.agents.interface import CriticProbe
 
 ENSEMBLE = "ensemble"  # QNetwork's member axis lives under this module name
 

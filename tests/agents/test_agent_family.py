@@ -13,7 +13,8 @@ from flax import struct
 
 from experiments import export as export_cli
 from largerl_jax.agents import AgentFamily, agent_family, register_agent
-from largerl_jax.agents.common import Agent, bootstrap_target, td_loss, td_priority
+from largerl_jax.agents.interface import Agent
+from largerl_jax.agents.td import bootstrap_target, td_loss, td_priority
 from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import DeterministicPolicy, QNetwork, torso_config, trainable
 from largerl_jax.training import run, run_config, run_points, validate

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from largerl_jax.agents import agent_config, make_agent
-from largerl_jax.agents.common import bootstrap_target, td_loss
+from largerl_jax.agents.td import bootstrap_target, td_loss
 from fake_transitions import gaussian
 
 OBS, ACT, B = 5, 2, 32

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from largerl_jax.agents import agent_config, make_agent, sac_v1_config
-from largerl_jax.agents.common import td_loss
+from largerl_jax.agents.td import td_loss
 from largerl_jax.pruning import gates as gating
 from largerl_jax.networks import torso_config
 from fake_transitions import gaussian

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from largerl_jax.agents.common import CriticProbe
+from largerl_jax.agents.interface import CriticProbe
 from largerl_jax.analysis import filter_normalized_direction, frozen_td_loss, grid, loss_surface, two_directions
 from largerl_jax.networks import QNetwork, torso_config
 

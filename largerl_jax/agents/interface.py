@@ -1,41 +1,12 @@
-"""Pieces shared by the actor-critic agents: TD losses and targets, and the agent interface.
-Trainable-network helpers (Net, apply, targets, Polyak averaging) live in
-largerl_jax.networks.trainable, below OFENet and the agents."""
+"""What every agent is to the training core (``Agent``: pure functions over its state pytree)
+and what it shows of its critic to analyses (``CriticProbe``)."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
-import optax
 from flax import struct
-
-
-def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0, weights=None) -> jax.Array:
-    """Mean over the batch, summed over ensemble members (pred [K, B], target [B]); ``weights``
-    [B] (prioritized replay's importance weights) scale each sample's loss."""
-    err = pred - jax.lax.stop_gradient(target)[None]
-    if kind == "mse":
-        per = 0.5 * jnp.square(err)
-    elif kind == "huber":
-        per = optax.huber_loss(err, delta=huber_delta)
-    else:
-        raise ValueError(f"critic_loss must be 'mse' or 'huber', got {kind!r}")
-    if weights is not None:
-        per = per * weights[None]
-    return per.mean(axis=-1).sum()
-
-
-def td_priority(pred: jax.Array, target: jax.Array) -> jax.Array:
-    """Per-sample |TD error| averaged over ensemble members [B]: prioritized replay's priority."""
-    return jax.lax.stop_gradient(jnp.abs(pred - target[None]).mean(axis=0))
-
-
-def bootstrap_target(reward, terminated, next_value, gamma: float, reward_scale: float):
-    """Soft/TD target. Terminations cut the bootstrap; time-limit truncations do not (next_value
-    comes from the true final observation, which the envs report)."""
-    return reward_scale * reward + gamma * (1.0 - terminated) * next_value
 
 
 @struct.dataclass
