@@ -31,16 +31,16 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
-    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
+    # one Adam (with the config's clip) for every network; the learning rates come with each step
+    net_opt = trainable.Optimizer(cfg.grad_clip)
     alpha_opt = trainable.make_adam(cfg.alpha_lr)
     # Haarnoja et al. 2018b: target entropy -|A|.
     target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
-        critic_net = trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
+        actor_net = trainable.init_net(actor, net_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = trainable.init_net(critic, net_opt, k_critic, jnp.zeros((1, sa_dim)))
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool, view=RAW):
@@ -78,7 +78,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state)
 
         def actor_loss_fn(params):
             (mean, log_std), new_state = state.actor.apply(z, train=True, params=params)
@@ -91,7 +91,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        actor_net = state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state)
         new_state, metrics = finish_update(
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )
@@ -120,7 +120,7 @@ def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:
     return SACState(
         actor=actor_net,
         critic=critic_net,
-        target_critic=trainable.init_target(critic_net),
+        target_critic=critic_net.target(),
         log_alpha=log_alpha,
         alpha_opt_state=alpha_opt.init(log_alpha),
         step=jnp.int32(0),
@@ -149,7 +149,7 @@ def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic
         actor=trainable.select(do_actor, actor_net, state.actor),
         critic=critic_net,
         target_critic=trainable.select(
-            do_target, trainable.update_target(state.target_critic, critic_net, cfg.tau), state.target_critic
+            do_target, critic_net.follow(state.target_critic, cfg.tau), state.target_critic
         ),
         log_alpha=log_alpha,
         alpha_opt_state=alpha_opt_state,

@@ -51,8 +51,8 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
     critic = PixelCritic(torso=cfg.critic, num_q=cfg.num_q)
     actor = PixelActor(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     convs = PixelConvs()
-    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
+    # one Adam (with the config's clip) for every network; the learning rates come with each step
+    net_opt = trainable.Optimizer(cfg.grad_clip)
     alpha_opt = trainable.make_adam(cfg.alpha_lr)
     target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
     n_obs, n_next, pad = cfg.augment_obs, cfg.augment_next_obs, cfg.shift_pad
@@ -64,9 +64,9 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
     def init(key):
         k_actor, k_critic = jax.random.split(key)
         obs = jnp.zeros((1,) + stack_shape, jnp.uint8)
-        critic_net = trainable.init_net(critic, critic_opt, k_critic, obs, jnp.zeros((1, act_dim)))
+        critic_net = trainable.init_net(critic, net_opt, k_critic, obs, jnp.zeros((1, act_dim)))
         conv_dim = jax.eval_shape(lambda: conv_features(critic_net.params, obs)).shape[-1]
-        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, conv_dim)))
+        actor_net = trainable.init_net(actor, net_opt, k_actor, jnp.zeros((1, conv_dim)))
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
     def act(state: SACState, obs, key, deterministic: bool):
@@ -107,7 +107,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state)
 
         first = obs[:b]
         first_features = conv_features(critic_net.params, first)
@@ -121,7 +121,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        actor_net = state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state)
         new_state, metrics = finish_update(
             cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
         )

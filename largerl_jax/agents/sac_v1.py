@@ -49,9 +49,8 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
     actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     value = VNetwork(torso=cfg.value)
-    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
-    value_opt = trainable.make_adam(cfg.value_lr, cfg.grad_clip)
+    # one Adam (with the config's clip) for every network; the learning rates come with each step
+    net_opt = trainable.Optimizer(cfg.grad_clip)
     alpha = cfg.init_temperature  # fixed; a number, or traced when a grid carries it
     pruning = cfg.get("pruning")
     pruned = is_pruned(cfg)
@@ -71,7 +70,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
     def init(key):
         k_actor, k_critic, k_value = jax.random.split(key, 3)
         obs = jnp.zeros((1, obs_dim))
-        value_net = trainable.init_net(value, value_opt, k_value, obs)
+        value_net = trainable.init_net(value, net_opt, k_value, obs)
         gates = None
         if pruned:
             gates = {
@@ -80,10 +79,10 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
                 "value": gated.init_network_gates(cfg.value, obs_dim, gate_opts["value"], pruning),
             }
         return SACV1State(
-            actor=trainable.init_net(actor, actor_opt, k_actor, obs),
-            critic=trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim))),
+            actor=trainable.init_net(actor, net_opt, k_actor, obs),
+            critic=trainable.init_net(critic, net_opt, k_critic, jnp.zeros((1, sa_dim))),
             value=value_net,
-            target_value=trainable.init_target(value_net),
+            target_value=value_net.target(),
             step=jnp.int32(0),
             gates=gates,
         )
@@ -141,7 +140,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
         critic_loss, (q, critic_state), critic_grads, critic_pi_grads, critic_reg = loss_with_gates(
             "critic", state, k_critic, critic_loss_fn, d_zsa
         )
-        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state)
 
         # One policy sample serves both the V target (min over Q, as in Haarnoja 2018a) and the
         # policy loss (reparameterised through Q1). The Qs are in evaluation mode here.
@@ -156,7 +155,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
         actor_loss, (logp, q_pi, actor_state), actor_grads, actor_pi_grads, actor_reg = loss_with_gates(
             "actor", state, k_actor, actor_loss_fn, d_zs
         )
-        actor_net = trainable.apply_gradients(state.actor, actor_opt, actor_grads, actor_state)
+        actor_net = state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state)
 
         v_target = jax.lax.stop_gradient(q_pi.min(axis=0) - alpha * logp)
 
@@ -169,7 +168,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
         value_loss, value_state, grads, value_pi_grads, value_reg = loss_with_gates(
             "value", state, k_value, value_loss_fn, d_zs
         )
-        value_net = trainable.apply_gradients(state.value, value_opt, grads, value_state)
+        value_net = state.value.apply_gradients(grads, cfg.value_lr, value_state)
 
         gates, gate_metrics = state.gates, {}
         if pruned:
@@ -186,7 +185,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
             actor=actor_net,
             critic=critic_net,
             value=value_net,
-            target_value=trainable.update_target(state.target_value, value_net, cfg.tau),
+            target_value=value_net.follow(state.target_value, cfg.tau),
             step=state.step + 1,
             gates=gates,
         )

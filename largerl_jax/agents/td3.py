@@ -29,18 +29,18 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
-    actor_opt = trainable.make_adam(cfg.actor_lr, cfg.grad_clip)
-    critic_opt = trainable.make_adam(cfg.critic_lr, cfg.grad_clip)
+    # one Adam (with the config's clip) for every network; the learning rates come with each step
+    net_opt = trainable.Optimizer(cfg.grad_clip)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
-        actor_net = trainable.init_net(actor, actor_opt, k_actor, jnp.zeros((1, obs_dim)))
-        critic_net = trainable.init_net(critic, critic_opt, k_critic, jnp.zeros((1, sa_dim)))
+        actor_net = trainable.init_net(actor, net_opt, k_actor, jnp.zeros((1, obs_dim)))
+        critic_net = trainable.init_net(critic, net_opt, k_critic, jnp.zeros((1, sa_dim)))
         return TD3State(
             actor=actor_net,
             critic=critic_net,
-            target_actor=trainable.init_target(actor_net),
-            target_critic=trainable.init_target(critic_net),
+            target_actor=actor_net.target(),
+            target_critic=critic_net.target(),
             step=jnp.int32(0),
         )
 
@@ -78,7 +78,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = trainable.apply_gradients(state.critic, critic_opt, critic_grads, critic_state)
+        critic_net = state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state)
 
         def actor_step(_):
             def actor_loss_fn(params):
@@ -87,11 +87,11 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
                 return -q_pi[0].mean(), new_state
 
             (loss, actor_state), grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)
-            actor_net = trainable.apply_gradients(state.actor, actor_opt, grads, actor_state)
+            actor_net = state.actor.apply_gradients(grads, cfg.actor_lr, actor_state)
             return (
                 actor_net,
-                trainable.update_target(state.target_actor, actor_net, cfg.tau),
-                trainable.update_target(state.target_critic, critic_net, cfg.tau),
+                actor_net.follow(state.target_actor, cfg.tau),
+                critic_net.follow(state.target_critic, cfg.tau),
                 loss,
             )
 

@@ -56,10 +56,6 @@ class OFEState:
         return None if self.target_state is None else self.target_state.get("batch_stats", {})
 
 
-def make_optimizer(cfg) -> optax.GradientTransformation:
-    return trainable.make_adam(cfg.learning_rate)
-
-
 def num_layers(module: OFENet) -> tuple[int, int]:
     """(layers of phi_s, layers of phi_sa)."""
     cfg = module.cfg
@@ -84,7 +80,8 @@ def split_masks(state_or_module, masks):
 def init_ofenet(cfg, key: jax.Array, obs_dim: int, act_dim: int, pruning=None) -> OFEState:
     """``pruning``: a pruning_config; when enabled, every layer of phi_s and phi_sa is gated."""
     module = OFENet(cfg, obs_dim)
-    net = trainable.init_net(module, make_optimizer(cfg), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
+    # Adam without a clip; its learning rate, cfg.learning_rate, comes with each step
+    net = trainable.init_net(module, trainable.Optimizer(), key, jnp.zeros((1, obs_dim)), jnp.zeros((1, act_dim)))
     gates = None
     if pruning is not None and pruning.enabled:
         gates = gating.init_gates(layer_widths_of(module), gate_optimizer(cfg, pruning), pruning.pi0)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from largerl_jax.features.config import check_predict_dims, validate_ofenet_config
-from largerl_jax.features.state import OFEState, gate_optimizer, make_optimizer, num_layers, split_masks
+from largerl_jax.features.state import OFEState, gate_optimizer, num_layers, split_masks
 from largerl_jax.pruning import complexity
 from largerl_jax.pruning import gates as gating
 from largerl_jax.networks import trainable
@@ -52,7 +52,7 @@ def ofenet_update(cfg, state: OFEState, batch) -> tuple[OFEState, dict]:
         return aux_loss(state.module, params, state.net.state, batch)
 
     (loss, new_net_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.net.params)
-    net = trainable.apply_gradients(state.net, make_optimizer(cfg), grads, new_net_state)
+    net = state.net.apply_gradients(grads, cfg.learning_rate, new_net_state)
     target_params, target_state = state.target_params, state.target_state
     if target_params is not None:
         target_params = trainable.polyak(target_params, net.params, cfg.tau)
@@ -95,7 +95,7 @@ def ofexinet_update(cfg, pruning, state: OFEState, batch, key, first_widths, act
     (_, (loss, reg, new_net_state)), (grads, pi_grads) = jax.value_and_grad(loss_fn, argnums=(0, 1), has_aux=True)(
         state.net.params, state.gates.pi
     )
-    net = trainable.apply_gradients(state.net, make_optimizer(cfg), grads, new_net_state)
+    net = state.net.apply_gradients(grads, cfg.learning_rate, new_net_state)
     gates = gating.step(state.gates, pi_grads, gate_optimizer(cfg, pruning), active)
     gates = gating.round_gates(gating.prune(gates, pruning.eps), round_now)
     target_params, target_state = state.target_params, state.target_state

@@ -3,6 +3,7 @@ parameters with its carried non-parameter collections and optimizer state, apply
 module with those collections, gradient steps, Polyak averaging and target networks."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import flax.linen as nn
@@ -16,21 +17,36 @@ from flax import struct
 STATE_COLLECTIONS = ("spectral", "batch_stats")
 
 
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+    """A network's optimizer less its learning rate: static and hashable, a field of ``Net``.
+
+    The learning rate comes with each gradient step instead: a grid carries learning rates in
+    the train state as traced scalars (``training/hyperparams.py``), and a static field holding
+    one would hold a stale trace (and change the compiled program's cache key every chunk).
+    Adam's state (and the clip's) does not depend on the learning rate, so ``init`` needs none."""
+
+    grad_clip: float | None = None  # global-norm clip before Adam; None or 0: off
+
+    def transform(self, lr) -> optax.GradientTransformation:
+        return make_adam(lr, self.grad_clip)
+
+    def init(self, params):
+        return self.transform(0.0).init(params)
+
+
 @struct.dataclass
 class Net:
-    """One trained network: parameters, carried non-parameter state, optimizer state, and its
-    Flax module as a static field (hashable: modules hold their configs frozen), so that code
-    holding the state can run the network without closing over the module.
-
-    The optimizer is not a field: a grid carries learning rates in the train state as traced
-    scalars (``training/hyperparams.py``), so the optimizer is rebuilt from them in every traced
-    chunk, and a static copy in the state would hold a stale trace (and change the compiled
-    program's cache key every chunk). Gradient steps take it as an argument."""
+    """One trained network: parameters, carried non-parameter state and optimizer state, with its
+    Flax module and its ``Optimizer`` as static fields (hashable: modules hold their configs
+    frozen), so that code holding the state runs, steps and follows the network without closing
+    over either."""
 
     params: Any
     state: dict  # {'spectral': ..., 'batch_stats': ...}, only the collections the module has
     opt_state: Any
     module: nn.Module = struct.field(pytree_node=False, default=None)
+    optimizer: Optimizer = struct.field(pytree_node=False, default=None)
 
     def apply(self, *inputs, train: bool, params=None, **kwargs):
         """(output, new_state) of the module (see ``apply``), with ``params`` in place of the
@@ -40,6 +56,24 @@ class Net:
     def apply_target(self, target: "Target", *inputs, **kwargs):
         """(output, state) of the target network ``target`` of this net, in evaluation mode."""
         return apply(self.module, target.params, target_collections(target, self), *inputs, train=False, **kwargs)
+
+    def apply_gradients(self, grads, lr, new_state: dict | None = None) -> "Net":
+        """One optimizer step at learning rate ``lr`` (a float, or a traced scalar of a grid),
+        with the carried collections replaced by ``new_state`` when given."""
+        updates, opt_state = self.optimizer.transform(lr).update(grads, self.opt_state, self.params)
+        return self.replace(
+            params=optax.apply_updates(self.params, updates),
+            state=self.state if new_state is None else new_state,
+            opt_state=opt_state,
+        )
+
+    def target(self) -> "Target":
+        """A target network starting at this net's weights (and batch-norm statistics)."""
+        return init_target(self)
+
+    def follow(self, target: "Target", tau) -> "Target":
+        """``target`` moved a Polyak step ``tau`` towards this net."""
+        return update_target(target, self, tau)
 
     def variables(self) -> dict:
         """Flax variables {'params': ..., **carried collections}."""
@@ -56,9 +90,9 @@ def init_variables(module: nn.Module, key: jax.Array, *inputs) -> tuple[Any, dic
     return params, state
 
 
-def init_net(module: nn.Module, optimizer: optax.GradientTransformation, key, *inputs) -> Net:
+def init_net(module: nn.Module, optimizer: Optimizer, key, *inputs) -> Net:
     params, state = init_variables(module, key, *inputs)
-    return Net(params=params, state=state, opt_state=optimizer.init(params), module=module)
+    return Net(params=params, state=state, opt_state=optimizer.init(params), module=module, optimizer=optimizer)
 
 
 def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs):
@@ -70,15 +104,6 @@ def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs
         out, updates = module.apply(variables, *inputs, train=True, mutable=list(state), **kwargs)
         return out, {**state, **updates}
     return module.apply(variables, *inputs, train=train, **kwargs), state
-
-
-def apply_gradients(net: Net, optimizer, grads, new_state: dict | None = None) -> Net:
-    updates, opt_state = optimizer.update(grads, net.opt_state, net.params)
-    return net.replace(
-        params=optax.apply_updates(net.params, updates),
-        state=net.state if new_state is None else new_state,
-        opt_state=opt_state,
-    )
 
 
 def polyak(target, online, tau: float):

@@ -43,47 +43,44 @@ def ddpg_config():
 def make_ddpg(cfg, obs_dim, act_dim, sa_dim=None):
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     actor, critic = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim), QNetwork(torso=cfg.critic, num_q=1)
-    actor_opt, critic_opt = trainable.make_adam(cfg.actor_lr, None), trainable.make_adam(cfg.critic_lr, None)
+    adam = trainable.Optimizer()
 
     def init(key):
         k_a, k_c = jax.random.split(key)
-        a = trainable.init_net(actor, actor_opt, k_a, jnp.zeros((1, obs_dim)))
-        c = trainable.init_net(critic, critic_opt, k_c, jnp.zeros((1, sa_dim)))
-        return DDPGState(a, c, trainable.init_target(a), trainable.init_target(c))
+        a = trainable.init_net(actor, adam, k_a, jnp.zeros((1, obs_dim)))
+        c = trainable.init_net(critic, adam, k_c, jnp.zeros((1, sa_dim)))
+        return DDPGState(a, c, a.target(), c.target())
 
     def act(state, obs, key, deterministic, view=RAW):
-        a, _ = trainable.apply(actor, state.actor.params, state.actor.state, view.state(obs), train=False)
+        a, _ = state.actor.apply(view.state(obs), train=False)
         return a if deterministic else jnp.clip(a + cfg.exploration_noise * jax.random.normal(key, a.shape), -1, 1)
 
     def update(state, batch, key, view=RAW, weights=None):
-        next_a, _ = trainable.apply(actor, state.target_actor.params, state.actor.state, batch.next_obs, train=False)
-        next_q, _ = trainable.apply(critic, state.target_critic.params, state.critic.state,
-                                    jnp.concatenate([batch.next_obs, next_a], -1), train=False)
+        next_a, _ = state.actor.apply_target(state.target_actor, batch.next_obs)
+        next_q, _ = state.critic.apply_target(state.target_critic, jnp.concatenate([batch.next_obs, next_a], -1))
         target = bootstrap_target(batch.reward, batch.terminated, next_q[0], cfg.gamma, cfg.reward_scale)
         sa = jnp.concatenate([batch.obs, batch.action], -1)
 
         def critic_loss(params):
-            q, s = trainable.apply(critic, params, state.critic.state, sa, train=True)
+            q, s = state.critic.apply(sa, train=True, params=params)
             return td_loss(q, target, "mse", 1.0, weights), (q, s)
 
         (c_loss, (q, c_state)), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic.params)
-        c_net = trainable.apply_gradients(state.critic, critic_opt, c_grads, c_state)
+        c_net = state.critic.apply_gradients(c_grads, cfg.critic_lr, c_state)
 
         def actor_loss(params):
-            a, s = trainable.apply(actor, params, state.actor.state, batch.obs, train=True)
-            q_pi, _ = trainable.apply(critic, c_net.params, c_net.state, jnp.concatenate([batch.obs, a], -1), train=False)
+            a, s = state.actor.apply(batch.obs, train=True, params=params)
+            q_pi, _ = c_net.apply(jnp.concatenate([batch.obs, a], -1), train=False)
             return -q_pi[0].mean(), s
 
         (a_loss, a_state), a_grads = jax.value_and_grad(actor_loss, has_aux=True)(state.actor.params)
-        a_net = trainable.apply_gradients(state.actor, actor_opt, a_grads, a_state)
-        new = DDPGState(a_net, c_net, trainable.update_target(state.target_actor, a_net, cfg.tau),
-                        trainable.update_target(state.target_critic, c_net, cfg.tau))
+        a_net = state.actor.apply_gradients(a_grads, cfg.actor_lr, a_state)
+        new = DDPGState(a_net, c_net, a_net.follow(state.target_actor, cfg.tau), c_net.follow(state.target_critic, cfg.tau))
         return new, {"critic_loss": c_loss, "actor_loss": a_loss, "critic_grad_norm": optax.tree.norm(c_grads),
                      "priority": td_priority(q, target)}
 
     def networks(state):
-        return {"actor": (actor, {"params": state.actor.params, **state.actor.state}),
-                "critic": (critic, {"params": state.critic.params, **state.critic.state})}
+        return {"actor": (actor, state.actor.variables()), "critic": (critic, state.critic.variables())}
 
     return Agent(name="toy_ddpg", init=init, act=act, update=update, networks=networks)
 
