@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from experiments.run_folder import open_run
+from largerl_jax.training.run_folder import open_run
 
 # Largest |NumPy action - JAX action| accepted: both run float32, so only summation order and
 # the folded spectral norm's rounding differ (about 1e-6 in practice).

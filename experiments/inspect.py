@@ -101,7 +101,7 @@ def print_run_counts(workdir: str) -> int:
     """Final deploy/train counts per seed of a pruned run, with dR/tR against the OFE baseline."""
     import os
 
-    from experiments.run_folder import saved_config
+    from largerl_jax.training.run_folder import saved_config
     from largerl_jax.training import metrics_io as records
 
     cfg, _ = saved_config(workdir)

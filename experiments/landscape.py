@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from experiments.run_folder import open_run
+from largerl_jax.training.run_folder import open_run
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from experiments.configs.xinet import VARIANTS, deploy_train, parse_xinet_name
 from experiments.curves import read_records
 from experiments.inspect import network_tables
 from experiments.report_runs import Run, describe, order_envs
-from experiments.run_folder import saved_config
+from largerl_jax.training.run_folder import saved_config
 
 NAMES = {"sac": "SAC", "sac_big": "SAC-Big", "ofe": "OFE", "ofe_big": "OFE-Big",
          "prune_a": "Prune-A", "prune_b": "Prune-B", "prune_c": "Prune-C"}

@@ -14,7 +14,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco: hea
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from experiments.run_folder import open_run  # noqa: E402
+from largerl_jax.training.run_folder import open_run  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

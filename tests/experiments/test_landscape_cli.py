@@ -9,7 +9,7 @@ import pytest
 
 from experiments import landscape
 from experiments import run as run_cli
-from experiments.run_folder import saved_config
+from largerl_jax.training.run_folder import saved_config
 from largerl_jax.training.restore import restore_agent_and_replay, stored_sample
 
 TINY = [

@@ -13,7 +13,7 @@ import pytest
 from experiments import run as run_cli
 from experiments import video
 from experiments.configs import get_config, grid_points
-from experiments.run_folder import saved_config
+from largerl_jax.training.run_folder import saved_config
 from largerl_jax import render
 from largerl_jax.envs import make_env
 from largerl_jax.training import metrics_io

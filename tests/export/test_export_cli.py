@@ -9,7 +9,7 @@ import pytest
 
 from experiments import export
 from experiments import run as run_cli
-from experiments.run_folder import open_run
+from largerl_jax.training.run_folder import open_run
 from largerl_jax.export import FORMAT_VERSION, load_policy
 
 TINY = [
