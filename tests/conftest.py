@@ -16,6 +16,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 _OWN_CACHE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
 if _OWN_CACHE:
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="largerl-jax-test-xla-cache-")
@@ -28,3 +30,33 @@ def pytest_sessionfinish(session, exitstatus):
     # only the process that made the cache has _OWN_CACHE; under xdist it finishes after its workers
     if _OWN_CACHE:
         shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Whole files per xdist worker (``--dist loadgroup``: a file is its own group), so that a
+    module's fixtures are built once; a module that shares a session fixture with another (a
+    finished golden run, ``case_run``) names a common group instead, and those files then run
+    in one worker, which builds the fixture once. (Before xdist's own hook, which reads the
+    groups.)"""
+    for item in items:
+        if not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.fixture(scope="session")
+def case_run(tmp_path_factory):
+    """``case_run(name) -> (records, workdir)``: golden case ``name`` (tests/golden/cases.py) run
+    once per worker, for the golden test and for the tests that check the same tiny run's
+    behaviour (test modules in the xdist group 'golden')."""
+    from golden.cases import records
+
+    done: dict = {}
+
+    def get(name: str):
+        if name not in done:
+            workdir = str(tmp_path_factory.mktemp(f"case_{name}") / name)
+            done[name] = (records(name, workdir), workdir)
+        return done[name]
+
+    return get

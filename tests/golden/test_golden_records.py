@@ -9,7 +9,10 @@ import os
 import pytest
 
 from golden import reference
-from golden.cases import CASES, records
+from golden.cases import CASES
+
+# one worker for every module that reads the finished golden runs (conftest.case_run)
+pytestmark = pytest.mark.xdist_group("golden")
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +40,13 @@ def test_reference_commit_is_the_one_the_records_came_from():
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_records_are_bit_identical_to_the_reference(name, reference_dirs, tmp_path):
+def test_records_are_bit_identical_to_the_reference(name, reference_dirs, case_run):
     if reference_dirs[name] is None:  # the one case where this machine cannot say anything: say so loudly
         pytest.skip(f"no committed golden record of {name} fits this machine and the reference cannot be rerun: "
                     f"{reference_dirs['why']}")
     with open(os.path.join(reference_dirs[name], f"{name}.jsonl")) as f:
         want = [json.loads(line) for line in f]
-    got = json.loads(json.dumps(records(name, str(tmp_path / name)), sort_keys=True))
+    got = json.loads(json.dumps(case_run(name)[0], sort_keys=True))
     assert [(r.get("point"), r["seed"], r["env_steps"]) for r in got] == [
         (r.get("point"), r["seed"], r["env_steps"]) for r in want]
     for g, w in zip(got, want):

@@ -1,5 +1,8 @@
 """A tiny DrQ run from pixels (dm_control rendered on the host, frame replay, frame stacks)
-through the runner."""
+through the runner. The run is the golden 'pixels' case (the same config, checked here), run
+once for this module and the golden test (conftest.case_run, one xdist group)."""
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -7,7 +10,11 @@ import imageio.v3 as iio
 
 from experiments import video
 from experiments.configs import get_config
-from largerl_jax.training import run, validate
+from golden.cases import CASES, config as case_config
+from largerl_jax.training import make_driver, validate
+from largerl_jax.training.runner import estimate_memory
+
+pytestmark = pytest.mark.xdist_group("golden")
 
 
 def _tiny():
@@ -24,8 +31,10 @@ def _tiny():
     return cfg
 
 
-def test_tiny_pixel_run(tmp_path, capsys):
-    records = run(_tiny(), workdir=str(tmp_path), num_seeds=1, progress=True)
+def test_tiny_pixel_run(tmp_path, case_run):
+    cfg = _tiny()
+    assert case_config("pixels").to_dict() == cfg.to_dict() and CASES["pixels"][2] == 1  # 1 seed
+    records, workdir = case_run("pixels")
     assert [r["env_steps"] for r in records] == [100, 200]
     last = records[-1]
     assert last["grad_steps"] == 100
@@ -35,11 +44,17 @@ def test_tiny_pixel_run(tmp_path, capsys):
     # 30 agent steps, at most 1 reward per simulator step, 2 simulator steps each
     assert all(0.0 <= r["eval_return"] <= 60.0 for r in records)
     assert "sv/critic/encoder/head/dense" in last and not any("conv" in k for k in last)
-    # the frame replay's rows: one 84x84x3 frame, the action, the reward and four flag bytes
-    assert "300 rows x 21180 B" in capsys.readouterr().err
+    # the frame replay's rows, as the run's memory report gives them: one 84x84x3 frame, the
+    # action, the reward and four flag bytes
+    driver = make_driver(cfg, [cfg.seed])
+    try:
+        report, _ = estimate_memory(cfg, driver, jax.ShapeDtypeStruct((1, 2), jnp.uint32))
+    finally:
+        driver.close()
+    assert "300 rows x 21180 B" in report
     # the trained policy, acting on its frame stacks, rendered by experiments.video
     out = tmp_path / "policy.gif"
-    assert video.main([f"--workdir={tmp_path}", f"--out={out}", "--max-steps=6", "--width=48", "--height=48"]) == 0
+    assert video.main([f"--workdir={workdir}", f"--out={out}", "--max-steps=6", "--width=48", "--height=48"]) == 0
     frames = iio.imread(out)
     assert frames.shape[1:3] == (48, 48) and len(frames) >= 3
     assert frames[0].std() > 5 and np.abs(frames[-1].astype(int) - frames[0]).mean() > 0
