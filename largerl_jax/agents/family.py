@@ -61,18 +61,21 @@ _AGENTS: dict[str, AgentFamily] = {}
 _FEATURES: dict[str, FeatureKind] = {}
 
 
+def register_in(table: dict, what: str, declaration):
+    """Adds a declaration (anything with a ``name``) to a registry; the same one again is a
+    no-op (a module imported twice), a different one of the same name an error."""
+    if table.get(declaration.name, declaration) != declaration:
+        raise ValueError(f"{what} {declaration.name!r} is registered twice")
+    table[declaration.name] = declaration
+    return declaration
+
+
 def register_agent(family: AgentFamily) -> AgentFamily:
-    if _AGENTS.get(family.name, family) != family:
-        raise ValueError(f"agent family {family.name!r} is registered twice")
-    _AGENTS[family.name] = family
-    return family
+    return register_in(_AGENTS, "agent family", family)
 
 
 def register_features(kind: FeatureKind) -> FeatureKind:
-    if _FEATURES.get(kind.name, kind) != kind:
-        raise ValueError(f"feature kind {kind.name!r} is registered twice")
-    _FEATURES[kind.name] = kind
-    return kind
+    return register_in(_FEATURES, "feature kind", kind)
 
 
 def agent_families() -> dict[str, AgentFamily]:

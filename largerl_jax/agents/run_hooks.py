@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from largerl_jax.agents.family import agent_families, pruned_param_counts, shrink_agent_state
+from largerl_jax.agents.family import agent_families, pruned_param_counts, register_in, shrink_agent_state
 from largerl_jax.pruning import run_hook as pruning_run
 
 
@@ -35,10 +35,7 @@ _HOOKS: dict[str, RunHook] = {}
 
 
 def register_run_hook(hook: RunHook) -> RunHook:
-    if _HOOKS.get(hook.name, hook) != hook:
-        raise ValueError(f"run hook {hook.name!r} is registered twice")
-    _HOOKS[hook.name] = hook
-    return hook
+    return register_in(_HOOKS, "run hook", hook)
 
 
 def run_hooks() -> tuple[RunHook, ...]:
