@@ -99,6 +99,7 @@ def unfold_envs(tree, num_seeds: int):
 class HostVecEnv(Protocol):
     spec: EnvSpec
     num_envs: int
+    steps_on_host: bool  # True: what tells a host env from a JaxVecEnv (envs.is_host_env)
 
     def reset(self, seed: int) -> Any:  # np.ndarray [N, obs_dim]
         ...

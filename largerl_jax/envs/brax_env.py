@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, split_keys
+from largerl_jax.envs.family import EnvFamily, register_env_family
 from largerl_jax.envs.brax_fixes import patch_system
 from largerl_jax.envs.quiet import third_party_noise_filtered
 from largerl_jax.envs.resets import initial_state, reset_where
@@ -93,3 +94,12 @@ class BraxVecEnv:
         )
         return new_state, result
 
+
+EPISODE_LENGTH = 1000  # Brax's training default
+
+FAMILY = register_env_family(EnvFamily(
+    name="brax", matches=lambda name: name in BRAX_TASKS, names=lambda: list(BRAX_TASKS),
+    make=lambda name, n, backend, length, seed, repeat: BraxVecEnv(
+        name, n, backend=backend or BRAX_BACKENDS[0], episode_length=length or EPISODE_LENGTH),
+    backends=BRAX_BACKENDS, dependency=("brax", "pip install brax mujoco-mjx"),
+))

@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from largerl_jax.envs.base import EnvSpec
+from largerl_jax.envs.family import EnvFamily, register_env_family
 
 SHADOW_SIZE = 512
 _FIX = "install Mesa's EGL (apt-get install libegl1 libgl1-mesa-dri) and set MUJOCO_GL=egl"
@@ -97,6 +98,8 @@ def dmc_task(name: str, suite) -> tuple[str, str]:
 
 class DMCPixelVecEnv:
     """``num_envs`` dm_control tasks rendered to uint8 frames, auto-reset in the same step."""
+
+    steps_on_host = True  # a HostVecEnv (envs.is_host_env)
 
     def __init__(self, task: str, num_envs: int, seed: int = 0, action_repeat: int = 2, size: int = 84,
                  camera_id: int | None = None, episode_length: int | None = None):
@@ -206,3 +209,17 @@ class DMCPixelVecEnv:
             camera.scene.free()
             env.physics.free()
         self._envs, self._cameras = [], []
+
+
+# DM Control from pixels, stepped on the host through dm_control: 'dmc_pixels/<domain>_<task>'
+# (DrQ's task names, e.g. dmc_pixels/cheetah_run). Tasks are checked when the env is built:
+# listing them imports dm_control, which opens a GL display.
+PREFIX = "dmc_pixels/"
+
+FAMILY = register_env_family(EnvFamily(
+    name="dm_control_pixels", matches=lambda name: name.startswith(PREFIX) and len(name) > len(PREFIX),
+    names=lambda: [PREFIX + "<domain>_<task>, e.g. " + PREFIX + "cheetah_run"],
+    make=lambda name, n, backend, length, seed, repeat: DMCPixelVecEnv(
+        name[len(PREFIX):], n, seed=seed, action_repeat=repeat, episode_length=length),
+    host=True, pixels=True, repeats_actions=True, dependency=("dm_control", 'pip install "largerl-jax[pixels]"'),
+))

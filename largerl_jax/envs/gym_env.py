@@ -6,6 +6,7 @@ import functools
 import numpy as np
 
 from largerl_jax.envs.base import EnvSpec
+from largerl_jax.envs.family import EnvFamily, register_env_family
 
 GYM_TASKS = ("Ant", "HalfCheetah", "Hopper", "Walker2d", "Humanoid")
 GYM_VERSIONS = ("v4", "v5")
@@ -69,6 +70,8 @@ def _guard_class():
 
 class GymVecEnv:
     """``num_envs`` Gymnasium envs in one process, auto-reset in the same step."""
+
+    steps_on_host = True  # a HostVecEnv (envs.is_host_env)
 
     def __init__(self, env_id: str, num_envs: int, seed: int = 0, episode_length: int | None = None):
         import gymnasium as gym  # only hosts that run Gymnasium tasks need it
@@ -142,3 +145,10 @@ class GymVecEnv:
 
     def close(self) -> None:
         self._vec.close()
+
+
+FAMILY = register_env_family(EnvFamily(
+    name="gymnasium", matches=lambda name: "-v" in name and name in GYM_IDS, names=lambda: list(GYM_IDS),
+    make=lambda name, n, backend, length, seed, repeat: GymVecEnv(name, n, seed=seed, episode_length=length),
+    host=True, action_repeat=False, dependency=("gymnasium", 'pip install "gymnasium[mujoco]"'),
+))

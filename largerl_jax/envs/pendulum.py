@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, env_keys, split_keys
+from largerl_jax.envs.family import EnvFamily, register_env_family
 
 MAX_SPEED = 8.0
 MAX_TORQUE = 2.0
@@ -90,3 +91,11 @@ class PendulumVecEnv:
             invalid=jnp.zeros((n,), jnp.float32),
         )
         return new_state, result
+
+
+EPISODE_LENGTH = 200  # Gymnasium's Pendulum-v1 time limit
+
+FAMILY = register_env_family(EnvFamily(
+    name="pendulum", matches=lambda name: name == "pendulum", names=lambda: ["pendulum"],
+    make=lambda name, n, backend, length, seed, repeat: PendulumVecEnv(n, length or EPISODE_LENGTH),
+))

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.envs.base import EnvSpec, EnvState, StepResult, split_keys
+from largerl_jax.envs.family import EnvFamily, register_env_family
 from largerl_jax.envs.resets import initial_state, reset_where
 from largerl_jax.envs.playground_fixes import ensure_reacher_builds
 from largerl_jax.envs.quiet import third_party_noise_filtered
@@ -137,3 +138,10 @@ class PlaygroundVecEnv:
             inner=inner,
         )
         return new_state, result
+
+
+FAMILY = register_env_family(EnvFamily(
+    name="dm_control", matches=lambda name: name in DMC_TASKS, names=lambda: list(DMC_TASKS),
+    make=lambda name, n, backend, length, seed, repeat: PlaygroundVecEnv(name, n, episode_length=length),
+    dependency=("mujoco_playground", 'pip install "largerl-jax[dmc]" (or: pip install playground)'),
+))

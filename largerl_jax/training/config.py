@@ -6,7 +6,7 @@ import ml_collections
 from largerl_jax.agents import agent_families, agent_family, feature_kinds
 from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.envs import check_env
-from largerl_jax.envs.registry import is_pixel_env_name
+from largerl_jax.envs.registry import is_pixel_env_name, supports_action_repeat
 from largerl_jax.networks import validate_torso_config
 from largerl_jax.training import run_hooks
 from largerl_jax.training.precision import validate_matmul_precision
@@ -95,8 +95,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     repeat = cfg.env.get("action_repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         problems.append(f"env.action_repeat={repeat!r} must be a positive int")
-    elif repeat != 1 and "-v" in str(cfg.env.name):
-        problems.append(f"env.action_repeat={repeat} is not supported for Gymnasium envs ({cfg.env.name}); use 1")
+    elif repeat != 1 and not supports_action_repeat(str(cfg.env.name)):
+        problems.append(f"env.action_repeat={repeat} is not supported for env {cfg.env.name!r} (its family "
+                        "takes no action repeat); use 1")
     if not isinstance(n, int) or n <= 0 or cfg.env.eval_episodes <= 0:
         problems.append(f"env.num_envs={n} and env.eval_episodes={cfg.env.eval_episodes} must be positive")
         n = 1  # so the multiple-of checks below still run

@@ -66,3 +66,24 @@ def test_third_party_start_up_noise_is_filtered_and_the_rest_kept(capsys):
             warnings.warn("a real warning")
     assert capsys.readouterr().out == "a real message\n"
     assert [str(w.message) for w in caught] == ["a real warning"]
+
+
+def test_an_env_family_declared_in_one_file_is_built_listed_and_validated():
+    """A family declared here (a renamed Pendulum, on-device) is listed, checked, built and
+    accepted by the run config's validation without any other file knowing it."""
+    from largerl_jax.envs.family import EnvFamily, family_of, register_env_family
+    from largerl_jax.envs.pendulum import PendulumVecEnv
+    from largerl_jax.training import run_config, validate
+
+    register_env_family(EnvFamily(
+        name="toy_family", matches=lambda name: name.startswith("toy/"), names=lambda: ["toy/pendulum"],
+        make=lambda name, n, backend, length, seed, repeat: PendulumVecEnv(n, length or 50)))
+    assert available_envs()["toy_family"] == ["toy/pendulum"]
+    assert family_of("toy/pendulum").name == "toy_family"
+    env = make_env("toy/pendulum", 3, action_repeat=2)  # repeated by the generic wrapper
+    assert env.num_envs == 3 and env.spec.episode_length == 25 and not is_host_env(env)
+    with pytest.raises(ValueError, match="no physics backend choice"):
+        make_env("toy/pendulum", 3, backend="mjx")
+    cfg = run_config(agent="sac", env="toy/pendulum")
+    cfg.env.episode_length = 50
+    validate(cfg)
