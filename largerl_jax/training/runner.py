@@ -216,36 +216,36 @@ def estimate_memory(cfg, driver, keys, hparams=None) -> tuple[str, dict]:
 def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, after_chunk) -> list[list[dict]]:
     """The schedule: open the batch (fresh or from its newest checkpoint), then per chunk train,
     let the run hooks reshape the agent, and at evaluation points record and checkpoint."""
-    run = _Run.open(points, num_seeds, carried, resume, progress)
+    job = _Run.open(points, num_seeds, carried, resume, progress)
     try:
-        for index in range(run.done_segments, len(run.segments)):
-            start, end, phase, metrics = run.train_chunk(index, after_chunk)
-            last = index == len(run.segments) - 1
+        for index in range(job.done_segments, len(job.segments)):
+            start, end, phase, metrics = job.train_chunk(index, after_chunk)
+            last = index == len(job.segments) - 1
             if phase == "train":
-                run.after_training_chunk(start, end, last)
-            run.note_chunk(metrics, phase, start, end)
+                job.after_training_chunk(start, end, last)
+            job.note_chunk(metrics, phase, start, end)
             eval_mean = None
-            if last or _crossed(start, end, run.cfg.eval_every_env_steps):
-                eval_mean = run.evaluate(end)
-                if last or _crossed(start, end, run.cfg.checkpoint_every_env_steps):
-                    run.checkpoint(index, end)
-            run.show_progress(index, end, eval_mean, last)
-            if run.divergence.diverged.all():
-                raise DivergenceError(run.divergence.summary())
+            if last or _crossed(start, end, job.cfg.eval_every_env_steps):
+                eval_mean = job.evaluate(end)
+                if last or _crossed(start, end, job.cfg.checkpoint_every_env_steps):
+                    job.checkpoint(index, end)
+            job.show_progress(index, end, eval_mean, last)
+            if job.divergence.diverged.all():
+                raise DivergenceError(job.divergence.summary())
             if stop_after_env_steps is not None and end >= stop_after_env_steps:
                 break
     except Exception as e:
         if not run_workdir.is_disk_full(e):
             raise
-        last_step = run.outputs.latest_checkpoint()
+        last_step = job.outputs.latest_checkpoint()
         kept = (f"the last complete checkpoint (env step {last_step}) is intact" if last_step is not None
                 else "no checkpoint was completed")
         raise run_workdir.DiskFullError(
-            f"disk full while writing to {run.outputs.describe()}: {kept}; free space and rerun with --resume",
+            f"disk full while writing to {job.outputs.describe()}: {kept}; free space and rerun with --resume",
         ) from e
     finally:
-        run.close()
-    return run.records
+        job.close()
+    return job.records
 
 
 class _Run:
@@ -275,15 +275,15 @@ class _Run:
         if devices.multi_process() and (run_hooks.reshapes(cfg) or is_host_env_name(cfg.env.name)):
             raise ValueError("runs over several processes (jax.distributed) need on-device envs and no run hook that "
                              "reshapes the agent, such as pruning (reshaping reads the whole state on one host)")
-        run = cls(points, num_seeds, carried, Outputs(points, num_seeds, resume), progress)
+        job = cls(points, num_seeds, carried, Outputs(points, num_seeds, resume), progress)
         try:
-            run._start(resume)
+            job._start(resume)
         except BaseException:
-            if run.driver is not None:
-                run.driver.close()
-            run.outputs.close()
+            if job.driver is not None:
+                job.driver.close()
+            job.outputs.close()
             raise
-        return run
+        return job
 
     def _start(self, resume: bool) -> None:
         # Shapes only until the memory check has passed: making real keys already compiles.
