@@ -25,15 +25,18 @@ def read_grid(grid_dir: str) -> dict:
         return json.load(f)
 
 
-def point_best(point_dir: str) -> float:
-    """The point's best mean-over-seeds return after training began (see Run.best_evaluation)."""
+def point_best(point_dir: str, survivors_only: bool = False) -> tuple[float, int]:
+    """The point's best mean-over-seeds return after training began (see Run.best_evaluation)
+    and how many of its seeds had diverged by that evaluation."""
     try:
-        return load_run(point_dir, "").best_return()
+        run = load_run(point_dir, "", survivors_only)
     except FileNotFoundError:  # not started
-        return float("nan")
+        return float("nan"), 0
+    i = run.best_evaluation()
+    return run.best_return(), 0 if i is None else int(run.diverged[i])
 
 
-def grid_values(grid_dir: str) -> dict:
+def grid_values(grid_dir: str, survivors_only: bool = False) -> dict:
     """{"grid", "axes": {AXIS: values}, "best": array over all axes (NaN where unknown),
     "points": [{"name", "values", "best"}]}."""
     grid = read_grid(grid_dir)
@@ -41,10 +44,11 @@ def grid_values(grid_dir: str) -> dict:
     best = np.full([len(v) for v in axes.values()], np.nan)
     points = []
     for p in grid["points"]:
-        value = point_best(os.path.join(grid_dir, p["name"]))
+        value, dead = point_best(os.path.join(grid_dir, p["name"]), survivors_only)
         index = tuple(axes[a].index(p["values"][a]) for a in axes)
         best[index] = value
-        points.append({"name": p["name"], "values": p["values"], "best": None if np.isnan(value) else value})
+        points.append({"name": p["name"], "values": p["values"], "best": None if np.isnan(value) else value,
+                       "diverged": dead})
     return {"grid": grid.get("grid", os.path.basename(os.path.normpath(grid_dir))), "axes": axes,
             "best": best, "points": points}
 
@@ -67,19 +71,22 @@ def file_stem(grid_name: str) -> str:
     return "heatmap_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", grid_name)
 
 
-def draw_grid(grid_dir: str, png: str, label: str | None = None) -> tuple[str, dict]:
+def draw_grid(grid_dir: str, png: str, label: str | None = None, survivors_only: bool = False) -> tuple[str, dict]:
     """Writes the figure to ``png`` and its numbers beside it (.json); returns (json path, values)."""
     import matplotlib  # optional dependency (the 'plots' extra), only needed to draw
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    g = grid_values(grid_dir)
+    g = grid_values(grid_dir, survivors_only)
     names = list(g["axes"])
     shown = _reduce_to_two(g["best"])
     title = f"{label or g['grid']}: best return (max over evaluations of the mean over seeds)"
     if len(names) > 2:
         title += f"\neach cell at the best {', '.join(names[2:])}"
+    crashed = [f"{pt['name']} {pt['diverged']}" for pt in g["points"] if pt["diverged"]]
+    if crashed:  # beside the means they change
+        title += f"\ndiverged seeds ({'left out' if survivors_only else 'last score before the crash'}): " + ", ".join(crashed)
     fig, ax = plt.subplots(figsize=(6.5, 5) if len(names) > 1 else (6, 4))
     ticks = lambda values: [str(v) for v in values]  # noqa: E731  categorical: the values need not be numbers
     if len(names) == 1:

@@ -52,14 +52,15 @@ def table1_markdown(runs: list[tuple[Run, str]], notes: list[str]) -> str | None
             if math.isnan(v):
                 row.append("—")
                 continue
-            text = f"{v:.1f}" + ("" if cells[(env, a, m)].finished else "†")
+            text = f"{v:.1f}" + ("" if cells[(env, a, m)].finished else "†") + cells[(env, a, m)].diverged_note()
             best = max(x for (e, aa, _), x in value.items() if e == env and aa == a and not math.isnan(x))
             row.append(f"**{text}**" if v == best else text)
         lines.append(f"| {env} | " + " | ".join(row) + " |")
     lines += ["", "Highest average return: max over evaluations after the first gradient step (warm-up "
               "evaluations of the untrained policy left out) of the mean over seeds; bold: best of the "
               "environment and algorithm; —: no run. † unfinished run (its last evaluation is before "
-              "total_env_steps).", "", "Runs:"]
+              "total_env_steps). (k/S diverged): k of the S seeds had crashed by that evaluation and count "
+              "with their last score before the crash (Bjorck et al.'s protocol).", "", "Runs:"]
     for (env, a, m), run in sorted(cells.items(), key=lambda kv: (envs.index(kv[0][0]), columns.index(kv[0][1:]))):
         lines.append(f"- {env} {a} {METHODS[m]} ({run.label}): {describe(run)}")
     return "\n".join(lines) + "\n"

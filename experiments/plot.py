@@ -33,12 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-y", action="store_true", help="logarithmic y axis")
     p.add_argument("--window-from", type=float, default=None,
                    help="also summarise each seed's mean over the evaluations at x >= this value")
+    p.add_argument("--survivors-only", action="store_true",
+                   help="leave crashed seeds' carried scores out (default: their last evaluation before the crash)")
     args = p.parse_args(argv)
     labels = args.labels.split(",") if args.labels else [os.path.basename(os.path.normpath(d)) for d in args.workdirs]
     if len(labels) != len(args.workdirs):
         p.error("--labels needs one label per workdir")
     try:
-        curves = collect_curves(args.workdirs, labels, args.x, args.metric, args.window_from)
+        curves = collect_curves(args.workdirs, labels, args.x, args.metric, args.window_from, args.survivors_only)
     except (FileNotFoundError, ValueError) as e:
         p.exit(2, f"error: {e}\n")
     draw_curves(curves, args.out, args.x, args.metric, band="std", log_y=args.log_y, title=args.title)

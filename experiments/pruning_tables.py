@@ -109,7 +109,8 @@ def _score_cell(run: Run, n: dict | None, baseline: dict | None) -> str:
     ratio = "— / —"
     if n is not None and baseline is not None:
         ratio = f"{_percent(n['deploy'] / baseline['deploy'])} / {_percent(n['train'] / baseline['train'])}"
-    return ("—" if math.isnan(score) else f"{score:.0f}") + ("" if run.finished else "†") + f" ({ratio})"
+    dead = run.diverged_note((1 - LAST_FRACTION) * run.total_env_steps)
+    return ("—" if math.isnan(score) else f"{score:.0f}") + ("" if run.finished else "†") + dead + f" ({ratio})"
 
 
 def _markdown_table(corner: str, envs: list[str], rows: list[str], cell) -> list[str]:
@@ -139,7 +140,8 @@ def pruning_markdown(runs: list[tuple[Run, str]], explicit_labels: bool, notes: 
              *_markdown_table("score (dR / tR)", envs, rows, score), "",
              "Score: max over the evaluations at env steps >= 80% of total_env_steps of the mean over seeds. "
              "dR / tR: deploy / train parameters relative to the OFE run of the same environment (— without one). "
-             "† unfinished run (its last evaluation is before total_env_steps).", "",
+             "† unfinished run (its last evaluation is before total_env_steps). (k/S diverged): k of the S seeds had "
+             "crashed by that evaluation and count with their last score before the crash.", "",
              "## Table 4: deploy / train parameter counts", "",
              *_markdown_table("d / t params [thousands]", envs, rows, params), "",
              "Counted as experiments.inspect does (trainable parameters; deploy = phi_s + policy, train = phi_s + "

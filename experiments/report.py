@@ -13,7 +13,9 @@ Writes into OUTDIR, as the DIRs allow:
 - ``heatmap_<grid>.png`` + ``.json`` per grid folder (a DIR holding grid.json): best return over
   the grid's axes (experiments.grid_report). Grid folders get no curves or table rows.
 
-The tables always read eval_return, whatever ``--metric`` draws. ``--methods`` gives each DIR's
+The tables always read eval_return, whatever ``--metric`` draws. A crashed (diverged) seed counts
+with its last evaluation before the crash (Bjorck et al.'s protocol) and every mean says how many
+seeds diverged; ``--survivors-only`` leaves those scores out instead. ``--methods`` gives each DIR's
 method in DIR order: a Table 1 column (experiments.configs.ota_columns.METHODS), a pruning-paper
 variant (experiments.configs.xinet.VARIANTS) for the pruning tables, auto (read it from the config: the default) or none (no
 table). ``--labels`` names the curves and, when given, the pruning tables' rows.
@@ -47,14 +49,15 @@ def _split(text: str | None, n: int, what: str, parser: argparse.ArgumentParser)
     return items
 
 
-def _table_runs(dirs: list[str], labels: list[str], methods: list[str], notes: list[str]) -> list[tuple]:
+def _table_runs(dirs: list[str], labels: list[str], methods: list[str], notes: list[str],
+                survivors_only: bool = False) -> list[tuple]:
     """(Run, method) for every run folder that goes into a table."""
     out = []
     for d, label, method in zip(dirs, labels, methods):
         if method == "none":
             continue
         try:
-            run = load_run(d, label)
+            run = load_run(d, label, survivors_only)
         except FileNotFoundError as e:
             notes.append(f"tables: {e}")
             continue
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window-from", type=float, default=None,
                    help="also summarise each seed's mean over the evaluations at x >= this value")
     p.add_argument("--title", default=None, help="title of the curves")
+    p.add_argument("--survivors-only", action="store_true",
+                   help="leave crashed seeds' carried scores out (default: Bjorck et al.'s protocol, a crashed seed "
+                        "counts with its last evaluation before the crash)")
     args = p.parse_args(argv)
     n = len(args.dirs)
     labels = _split(args.labels, n, "labels", p) or [os.path.basename(os.path.normpath(d)) for d in args.dirs]
@@ -105,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     if runs:
         try:
             curves = collect_curves([args.dirs[i] for i in runs], [labels[i] for i in runs], args.x, args.metric,
-                                    args.window_from)
+                                    args.window_from, args.survivors_only)
         except (FileNotFoundError, ValueError) as e:
             p.exit(2, f"error: {e}\n")
         png = os.path.join(args.out, "curves.png")
         written += [png, draw_curves(curves, png, args.x, args.metric, args.band, args.log_y, args.title)]
         print_summary(curves, args.x, args.band)
-        table_runs = _table_runs([args.dirs[i] for i in runs], [labels[i] for i in runs], [methods[i] for i in runs], notes)
+        table_runs = _table_runs([args.dirs[i] for i in runs], [labels[i] for i in runs], [methods[i] for i in runs], notes,
+                                 args.survivors_only)
         table1 = table1_markdown([(r, m) for r, m in table_runs if m in METHODS], notes)
         pruning = pruning_markdown([(r, m) for r, m in table_runs if m in VARIANTS], args.labels is not None, notes)
         for name, text in (("table1.md", table1), ("pruning_tables.md", pruning)):
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 stem += "_"
             stems.add(stem)
             png = os.path.join(args.out, stem + ".png")
-            json_path, g = draw_grid(args.dirs[i], png, labels[i] if args.labels else None)
+            json_path, g = draw_grid(args.dirs[i], png, labels[i] if args.labels else None, args.survivors_only)
         except (OSError, ValueError, KeyError, TypeError) as e:  # a grid.json not in the documented format
             p.exit(2, f"error: {args.dirs[i]}/grid.json: {type(e).__name__}: {e}\n")
         done = sum(pt["best"] is not None for pt in g["points"])

@@ -22,6 +22,7 @@ class Run:
     env_steps: np.ndarray  # [evals] env steps of each evaluation
     mean_return: np.ndarray  # [evals] eval_return averaged over the seeds (NaN: every seed diverged)
     grad_steps: np.ndarray  # [evals] gradient steps at each evaluation
+    diverged: np.ndarray = None  # [evals] seeds diverged by each evaluation (their score: the last before)
 
     @property
     def name(self) -> str:
@@ -48,6 +49,12 @@ class Run:
         i = self.best_evaluation(from_env_steps)
         return float("nan") if i is None else float(self.mean_return[i])
 
+    def diverged_note(self, from_env_steps: float = 0) -> str:
+        """' (k/S diverged)' for the mean ``best_return`` reports, '' when no seed had diverged."""
+        i = self.best_evaluation(from_env_steps)
+        k = 0 if i is None or self.diverged is None else int(self.diverged[i])
+        return f" ({k}/{self.num_seeds} diverged)" if k else ""
+
 
 def task_of(env_name: str) -> str:
     """'Ant-v4' and MJX 'ant' are both the paper's Ant."""
@@ -71,15 +78,18 @@ def read_config(workdir: str) -> tuple[dict, int]:
     return {k: v for k, v in saved.items() if not k.startswith("_")}, int(saved.get("_num_seeds", 1))
 
 
-def load_run(workdir: str, label: str) -> Run:
+def load_run(workdir: str, label: str, survivors_only: bool = False) -> Run:
+    """``survivors_only``: crashed seeds' carried scores left out (see experiments.curves)."""
     config, num_seeds = read_config(workdir)
     try:
-        curve = load_curve(workdir, "env_steps")
+        curve = load_curve(workdir, "env_steps", survivors_only=survivors_only)
         env_steps, mean = np.asarray(curve["x"]), np.asarray(curve["mean"], dtype=np.float64)
+        diverged = np.asarray(curve["diverged"], dtype=np.int64)
     except (FileNotFoundError, ValueError):  # started, not evaluated yet
-        env_steps, mean = np.zeros(0, dtype=np.int64), np.zeros(0)
+        env_steps, mean, diverged = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
     grad = {r["env_steps"]: r.get("grad_steps", -1) for r in read_records(workdir)} if len(env_steps) else {}
-    return Run(workdir, label, config, num_seeds, env_steps, mean, np.array([grad[s] for s in env_steps], dtype=np.int64))
+    return Run(workdir, label, config, num_seeds, env_steps, mean, np.array([grad[s] for s in env_steps], dtype=np.int64),
+               diverged)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -115,6 +125,8 @@ def describe(run: Run, best_from: float = 0) -> str:
     i = run.best_evaluation(best_from)
     if i is not None:  # a best evaluation at grad step 0 is the untrained policy's
         progress += f", best at env step {int(run.env_steps[i])} (grad step {int(run.grad_steps[i])})"
+    if run.diverged is not None and len(run.diverged) and run.diverged[-1]:
+        progress += f", {int(run.diverged[-1])} seed(s) diverged (scored by their last evaluation before the crash)"
     diffs = config_differences(run)
     over = "; differs from the named config in " + ", ".join(f"{k}={v}" for k, v in sorted(diffs.items())) if diffs else ""
     return f"`{run.dir}` ({run.name}, {run.num_seeds} seeds, {progress}{over})"

@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     final = [r for r in records if r["env_steps"] == records[-1]["env_steps"]] if records else []
     for r in final:
         if r.get("diverged"):
-            print(f"seed {r['seed']}: diverged at env step {r['diverged_at_env_steps']} ({r['first_nonfinite']}), frozen since")
+            score = (f"; reports its last evaluation, {r['eval_return']:.1f} at env step {r['eval_carried_from_env_steps']}"
+                     if r.get("eval_carried") else "")
+            print(f"seed {r['seed']}: diverged at env step {r['diverged_at_env_steps']} ({r['first_nonfinite']}), "
+                  f"frozen since{score}")
         else:
             print(f"seed {r['seed']}: env_steps {r['env_steps']} eval_return {r['eval_return']:.1f}")
     dead = sum(bool(r.get("diverged")) for r in final)

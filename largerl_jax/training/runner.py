@@ -156,8 +156,9 @@ def run(
     given, sees the train state after every chunk (fault injection in tests). Every program of
     the run is compiled under ``cfg.matmul_precision``.
 
-    A seed whose losses or parameters become non-finite is frozen and left out of evaluations
-    (its records say when and what); ``DivergenceError`` is raised only when every seed has.
+    A seed whose losses or parameters become non-finite is frozen; its later records say when and
+    what and carry its last evaluation before the crash (see ``_Divergence``).
+    ``DivergenceError`` is raised only when every seed has diverged.
     """
     return run_points([Point(cfg, workdir)], num_seeds, (), resume, progress, stop_after_env_steps, after_chunk)[0]
 
@@ -314,6 +315,9 @@ class _Run:
         self.t_start = time.perf_counter()
         self.window = _Window()
         self.divergence = _Divergence(self.labels, self.driver.quantity_names(), self.outputs.checkpoint_dirs())
+        for p, (point, kept) in enumerate(zip(self.points, self.records)):  # a resumed run's last evaluations
+            for record in kept:
+                self.divergence.recall(p * self.num_seeds + record["seed"] - point.cfg.seed, record)
         self.evals = _eval_metrics(self.cfg, self.driver)
 
     def _restore(self, step: int):
@@ -371,6 +375,7 @@ class _Run:
                            {k: v[rows_p] for k, v in stats.items()}, self.wall, self.divergence, rows_p)
             self.records[p] += new
             self.outputs.append_records(p, new)
+        self.divergence.note_evaluation(returns, env_steps)
         healthy = ~self.divergence.diverged
         return float(returns[healthy].mean()) if healthy.any() else None
 
@@ -409,13 +414,35 @@ def _eval_metrics(cfg, driver) -> list:
 
 class _Divergence:
     """Per-seed divergence, read from the train state's record (see training.learner.Learner):
-    warns once per seed when it happens; a diverged seed's later records carry no evaluation."""
+    warns once per seed when it happens, and keeps each seed's last evaluation from before it.
+
+    Bjorck et al.'s protocol: "If learning crashes before 500,000 steps ..., we report the
+    performance before the crash". A diverged seed's later records carry its last finite
+    evaluation (``eval_carried``, ``eval_carried_from_env_steps``), so means, best scores and
+    tables count it instead of silently dropping the seed; its frozen agent is not evaluated."""
 
     def __init__(self, labels: list[str], names: list[str], where: str):
         self.labels, self.names, self.where = labels, names, where
         self.diverged = np.zeros(len(labels), bool)
         self.at = np.full(len(labels), -1)
         self.what: list[str | None] = [None] * len(labels)
+        self.last_mean = np.full(len(labels), np.nan)  # each row's last evaluation before diverging
+        self.last_std = np.full(len(labels), np.nan)
+        self.last_at = np.full(len(labels), -1)
+
+    def note_evaluation(self, returns: np.ndarray, env_steps: int) -> None:
+        """``returns`` [rows, episodes] of an evaluation: kept for the rows still healthy."""
+        healthy = ~self.diverged
+        self.last_mean[healthy] = returns[healthy].mean(axis=1)
+        self.last_std[healthy] = returns[healthy].std(axis=1)
+        self.last_at[healthy] = env_steps
+
+    def recall(self, row: int, record: dict) -> None:
+        """A resumed run: ``record``, a record of ``row`` written before, as its last evaluation
+        if it is one of its own (not carried)."""
+        if record.get("eval_return") is not None and not record.get("eval_carried"):
+            self.last_mean[row], self.last_std[row] = record["eval_return"], record["eval_return_std"]
+            self.last_at[row] = record["env_steps"]
 
     def update(self, metrics: dict, start: int) -> None:
         flags = metrics["diverged"].astype(bool)
@@ -425,8 +452,8 @@ class _Divergence:
             self.what[i] = self.names[index] if 0 <= index < len(self.names) else f"quantity #{index}"
             print(
                 f"warning: {self.labels[i]} diverged at env step {self.at[i]} (first non-finite: "
-                f"{self.what[i]}); its updates are frozen and it is left out of evaluations, the other "
-                "seeds go on",
+                f"{self.what[i]}); its updates are frozen and its records carry its last evaluation, the "
+                "other seeds go on",
                 file=sys.stderr,
             )
         self.diverged |= flags
@@ -451,11 +478,16 @@ def _records(seeds, env_steps, grad_steps, returns, window: dict, wall: float, d
             "seed": seed,
             "env_steps": env_steps,
             "grad_steps": grad_steps,
-            "eval_return": None if dead else float(returns[i].mean()),
-            "eval_return_std": None if dead else float(returns[i].std()),
+            "eval_return": float(returns[i].mean()),
+            "eval_return_std": float(returns[i].std()),
             "wall_time_s": round(wall, 3),
         }
         if dead:
+            carried = divergence.last_at[row] >= 0  # none when it diverged before its first evaluation
+            rec.update(eval_return=float(divergence.last_mean[row]) if carried else None,
+                       eval_return_std=float(divergence.last_std[row]) if carried else None)
+            if carried:
+                rec.update(eval_carried=True, eval_carried_from_env_steps=int(divergence.last_at[row]))
             rec.update(diverged=True, diverged_at_env_steps=int(divergence.at[row]), first_nonfinite=divergence.what[row])
         for k, v in window.items():
             x = float(v[i])

@@ -189,3 +189,40 @@ def test_bad_arguments_exit_with_a_message(tmp_path, capsys):
     assert "unknown best" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         report_main([str(tmp_path / "missing"), f"--out={tmp_path / 'o'}"])
+
+
+def _crash_extra(carried: bool) -> dict:
+    """Seed 1 crashes at env step 1500: its records at 2000 and 3000 as the runner writes them
+    (carrying its evaluation of 1000) or, carried=False, as run folders written before it did."""
+    out = {}
+    for step in (2000, 3000):
+        rec = {"diverged": True, "diverged_at_env_steps": 1500, "first_nonfinite": "critic_loss"}
+        rec.update({"eval_carried": True, "eval_carried_from_env_steps": 1000} if carried
+                   else {"eval_return": None, "eval_return_std": None})
+        out[(step, 1)] = rec
+    return out
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["runner-carried", "older-folder"])
+def test_crashed_seeds_count_with_their_last_score_and_the_count_is_shown(tmp_path, capsys, carried):
+    """Bjorck et al.: 'If learning crashes ..., we report the performance before the crash'."""
+    returns = {1000: [10.0, 20.0], 2000: [30.0, 20.0], 3000: [50.0, 20.0]}  # seed 1: 20 carried
+    run = _run(tmp_path / "ours", "ant_sac_small_ours", returns, [("total_env_steps", "3000")], _crash_extra(carried))
+    out = tmp_path / "out"
+    assert report_main([run, f"--out={out}", "--x=env_steps", "--labels=A", "--window-from=2000"]) == 0
+    printed = capsys.readouterr().out
+    curves = json.load(open(out / "curves.json"))
+    np.testing.assert_allclose(curves["A"]["mean"], [15.0, 25.0, 35.0])  # the crashed seed still counts
+    assert curves["A"]["diverged"] == [0, 1, 1]
+    assert curves["A"]["window"]["per_seed"] == [40.0, 20.0] and curves["A"]["window"]["diverged"] == 1
+    assert "1 diverged: last score before the crash" in printed
+    _, rows = _table((out / "table1.md").read_text())
+    assert rows["ant"][0] == "**35.0 (1/2 diverged)**"
+    # the switch: survivors only, the crashed seed left out after its crash
+    out2 = tmp_path / "out2"
+    assert report_main([run, f"--out={out2}", "--x=env_steps", "--labels=A", "--survivors-only"]) == 0
+    curves = json.load(open(out2 / "curves.json"))
+    np.testing.assert_allclose(curves["A"]["mean"], [15.0, 30.0, 50.0])
+    assert "1 diverged: left out after the crash" in capsys.readouterr().out
+    _, rows = _table((out2 / "table1.md").read_text())
+    assert rows["ant"][0] == "**50.0 (1/2 diverged)**"

@@ -159,16 +159,25 @@ def _without_time(records):
     return [{k: v for k, v in r.items() if k != "wall_time_s"} for r in records]
 
 
-def test_diverged_seed_is_frozen_and_the_others_train_as_alone(tiny_pendulum):
+def test_diverged_seed_is_frozen_and_the_others_train_as_alone(tiny_pendulum, tmp_path):
     cfg = tiny_pendulum()
     clean = run(cfg, num_seeds=3, progress=False)
     forced = run(cfg, num_seeds=3, progress=False, after_chunk=_poison_rewards(2, 800))
     # seeds 0 and 1: bit for bit the records of the run in which no seed diverged
     assert _without_time([r for r in forced if r["seed"] != 2]) == _without_time([r for r in clean if r["seed"] != 2])
     bad = [r for r in forced if r["seed"] == 2]
-    assert [r["eval_return"] is None for r in bad] == [False, False, True, True]
+    # Bjorck et al.'s protocol: after the crash its records carry its last evaluation (at 800)
+    assert [r.get("eval_carried", False) for r in bad] == [False, False, True, True]
+    assert bad[2]["eval_return"] == bad[3]["eval_return"] == bad[1]["eval_return"] is not None
+    assert bad[2]["eval_return_std"] == bad[1]["eval_return_std"] and bad[3]["eval_carried_from_env_steps"] == 800
     assert bad[-1]["diverged"] and bad[-1]["diverged_at_env_steps"] == 804
     assert bad[-1]["first_nonfinite"] == "critic_loss"
+    # a run resumed after the crash carries the same score, read back from its metrics file
+    part = run(cfg, workdir=str(tmp_path), num_seeds=3, progress=False, after_chunk=_poison_rewards(2, 800),
+               stop_after_env_steps=1200)
+    assert part[-1]["env_steps"] == 1200
+    resumed = run(cfg, workdir=str(tmp_path), num_seeds=3, resume=True, progress=False)
+    assert _without_time(resumed) == _without_time(forced)
     # and, within float tolerance, the records of a two-seed run without the forced seed: another
     # seed batch is another compiled program, whose rounding drifts over training (on the
     # 2026-12-03 development VM eval_return_std differed by 3e-4 relative, at the pre-issue-18
