@@ -61,6 +61,8 @@ def playground_name(task: str) -> str:
 
 
 def head_torso(head: str, depth_of: str, spectral: bool) -> ml_collections.ConfigDict:
+    """DrQ's initialisation and PyTorch's LayerNorm epsilon, on which Bjorck et al. build: every
+    Linear orthogonal with gain 1 and zero bias (drq/utils.py, weight_init), eps 1e-5."""
     arch, critic_depth, actor_depth = HEADS[head]
     return torso_config(
         arch=arch,
@@ -69,6 +71,8 @@ def head_torso(head: str, depth_of: str, spectral: bool) -> ml_collections.Confi
         activation="relu",
         spectral_norm="intermediate" if spectral else "none",
         modern_final_norm=False,
+        kernel_init="orthogonal",
+        ln_epsilon=1e-5,
     )
 
 
@@ -97,6 +101,7 @@ def dmc_config(task: str, head: str, spectral: bool, pixels: bool = False) -> ml
     ag.actor_lr = ag.critic_lr = ag.alpha_lr = 1e-3
     ag.init_temperature = 0.1
     ag.log_std_min, ag.log_std_max = -10.0, 2.0
+    ag.log_std_bound = "tanh"  # DrQ's actor (drq/drq.py): a tanh rescaled into [min, max]
     ag.actor_update_every = ag.target_update_every = 2
     if pixels:
         cfg.replay_capacity = PIXEL_REPLAY_CAPACITY

@@ -49,8 +49,11 @@ def sac_config() -> ml_collections.ConfigDict:
     cfg.init_temperature = 1.0  # initial alpha
     cfg.learn_temperature = True  # False keeps alpha = init_temperature
     cfg.target_entropy = ml_collections.FieldReference(None, field_type=float)  # None -> -|A|
-    cfg.log_std_min = -20.0  # log-std clip of the Gaussian policy (original SAC code)
+    cfg.log_std_min = -20.0  # log-std bounds of the Gaussian policy (original SAC code)
     cfg.log_std_max = 2.0
+    # 'clip' (original SAC code) or 'tanh' (DrQ's rescaled tanh; the dmc_* configs): see
+    # networks.heads.bound_log_std
+    cfg.log_std_bound = "clip"
     # Update periods in agent updates: 1 in SAC; DrQ and Bjorck et al. (Table 3) update the
     # actor with the temperature, and the target critic, every 2.
     cfg.actor_update_every = 1
@@ -99,6 +102,7 @@ def sac_v1_config() -> ml_collections.ConfigDict:
     cfg.reward_scale = 5.0  # 2018a: 5 for most MuJoCo tasks, 20 for Humanoid
     cfg.log_std_min = -20.0
     cfg.log_std_max = 2.0
+    cfg.log_std_bound = "clip"  # the reference code's hard clip (networks.heads.bound_log_std)
     cfg.value = torso_config(arch="mlp", width=256, depth=2, activation="relu")
     # XiNet pruning (the pruning paper): gates on every hidden unit of the policy, V, the Qs and,
     # with features='ofenet', OFENet; off by default (see largerl_jax.pruning.config).

@@ -20,7 +20,7 @@ from typing import Any
 import jax
 from flax import struct
 
-from largerl_jax.agents import interface, td
+from largerl_jax.agents import interface
 from largerl_jax.pruning import gated
 from largerl_jax.agents.family import FeatureKind, register_features
 import numpy as np

@@ -29,7 +29,8 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
     """obs_dim / sa_dim: sizes of the actor's and the critic's inputs (the feature view's z_s and
     z_sa; raw observations give sa_dim = obs_dim + act_dim)."""
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
-    actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
+    actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max,
+                          log_std_bound=cfg.log_std_bound)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     # one Adam (with the config's clip) for every network; the learning rates come with each step
     net_opt = trainable.Optimizer(cfg.grad_clip)

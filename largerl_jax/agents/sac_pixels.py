@@ -49,7 +49,8 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
         raise ValueError(f"sac_pixels: obs_dim={obs_dim} is not one {h}x{w}x{c} frame")
     stack_shape = (h, w, c * cfg.frame_stack)
     critic = PixelCritic(torso=cfg.critic, num_q=cfg.num_q)
-    actor = PixelActor(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
+    actor = PixelActor(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max,
+                          log_std_bound=cfg.log_std_bound)
     convs = PixelConvs()
     # one Adam (with the config's clip) for every network; the learning rates come with each step
     net_opt = trainable.Optimizer(cfg.grad_clip)

@@ -46,7 +46,8 @@ class SACV1State:
 
 def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> interface.Agent:
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
-    actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max)
+    actor = GaussianPolicy(torso=cfg.actor, act_dim=act_dim, log_std_min=cfg.log_std_min, log_std_max=cfg.log_std_max,
+                          log_std_bound=cfg.log_std_bound)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     value = VNetwork(torso=cfg.value)
     # one Adam (with the config's clip) for every network; the learning rates come with each step

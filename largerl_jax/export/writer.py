@@ -102,7 +102,8 @@ def _pixel_actor(p: _Program, module: PixelActor, v: Mapping, critic_variables: 
                               bias=p.array(f"{key}/bias", params["bias"]), stride=int(stride)))
     h = p.op("flatten", h)
     head = _child(v, "head")
-    z = _layer_norm(p, _child(head, "norm"), "actor/head/norm", _dense(p, _child(head, "dense"), "actor/head/dense", h))
+    z = _layer_norm(p, _child(head, "norm"), "actor/head/norm", _dense(p, _child(head, "dense"), "actor/head/dense", h),
+                    module.torso.ln_epsilon)
     return _policy_head(p, module.torso, module.act_dim, True, _child(v, "policy"), "actor/policy", p.op("tanh", z))
 
 

@@ -29,10 +29,15 @@ Fields and defaults of ``torso_config()``:
 * ``batch_norm`` (False): Dense -> BatchNorm -> activation in every hidden layer, the
   DenseNet composite function of Ota et al. / OFENet. Not allowed with 'modern', which
   normalizes with LayerNorm.
-* ``kernel_init`` ('lecun_normal'): initialiser of every Dense kernel, one of KERNEL_INITS.
-  'lecun_normal' is Flax's default and our choice for the library's own configs;
-  'glorot_uniform' is Keras's, which the OFENet reference code (and so Ota et al.'s runs) used:
-  the Ota et al. configs set it. Biases start at zero either way.
+* ``kernel_init`` ('lecun_normal'): initialiser of every Dense kernel of the torso and of the
+  head's output layer, one of KERNEL_INITS. 'lecun_normal' is Flax's default and our choice for
+  the library's own configs; 'glorot_uniform' is Keras's, which the OFENet reference code (and
+  so Ota et al.'s runs) used: the Ota et al. configs set it; 'orthogonal' (gain 1) is DrQ's
+  ``weight_init`` (``nn.init.orthogonal_`` on every Linear, drq/utils.py), which Bjorck et al.
+  build on: the ``dmc_*`` configs set it. Biases start at zero in every case.
+* ``ln_epsilon`` (1e-6): epsilon of the torso's LayerNorms ('modern') and, for pixel heads,
+  of the encoder's feature LayerNorm. 1e-6 is Flax's default; PyTorch's, and so DrQ's and
+  Bjorck et al.'s, is 1e-5, which the ``dmc_*`` configs set.
 * ``bn_epsilon`` (1e-5): batch-norm epsilon. 1e-5 is Flax's default and our choice; the Ota et
   al. configs set Keras's 1e-3, the reference code's.
 * ``modern_inner_multiple`` (2): inner width of a 'modern' block as a multiple of ``width``
@@ -55,7 +60,7 @@ from largerl_jax.networks.arch import get_arch
 
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
-KERNEL_INITS = ("lecun_normal", "glorot_uniform")
+KERNEL_INITS = ("lecun_normal", "glorot_uniform", "orthogonal")
 PASSTHROUGHS = ("identity", "diagonal")
 
 _DEFAULTS = dict(
@@ -69,6 +74,7 @@ _DEFAULTS = dict(
     batch_norm=False,
     kernel_init="lecun_normal",
     bn_epsilon=1e-5,
+    ln_epsilon=1e-6,
     modern_inner_multiple=2,
     modern_final_norm=True,
     densenet_passthrough="identity",
@@ -111,8 +117,10 @@ def validate_torso_config(cfg) -> None:
     _check_choice("spectral_norm", cfg.spectral_norm, SPECTRAL_NORMS)
     _check_choice("kernel_init", cfg.kernel_init, KERNEL_INITS)
     _check_choice("densenet_passthrough", cfg.densenet_passthrough, PASSTHROUGHS)
-    if isinstance(cfg.bn_epsilon, bool) or not isinstance(cfg.bn_epsilon, (int, float)) or not cfg.bn_epsilon > 0:
-        raise ValueError(f"torso bn_epsilon must be a positive number, got {cfg.bn_epsilon!r}")
+    for name in ("bn_epsilon", "ln_epsilon"):
+        value = cfg[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"torso {name} must be a positive number, got {value!r}")
     for name in ("width", "depth", "sn_iters", "modern_inner_multiple"):
         _check_positive_int(name, cfg[name])
     if not isinstance(cfg.modern_final_norm, bool):

@@ -59,12 +59,13 @@ class FeatureHead(nn.Module):
     """Conv features -> tanh(LayerNorm(Dense 50))."""
 
     features: int = FEATURE_DIM
+    ln_epsilon: float = 1e-6  # Flax's default; DrQ's (PyTorch's) is 1e-5
 
     @nn.compact
     def __call__(self, h: jax.Array) -> jax.Array:
         h = nn.Dense(self.features, kernel_init=nn.initializers.orthogonal(), bias_init=nn.initializers.zeros,
                      name="dense")(h)
-        return jnp.tanh(nn.LayerNorm(name="norm")(h))
+        return jnp.tanh(nn.LayerNorm(epsilon=self.ln_epsilon, name="norm")(h))
 
 
 class PixelEncoder(nn.Module):
@@ -72,10 +73,11 @@ class PixelEncoder(nn.Module):
     the two (the actor's view of the tied convs)."""
 
     features: int = FEATURE_DIM
+    ln_epsilon: float = 1e-6
 
     @nn.compact
     def __call__(self, images: jax.Array, stop_conv_gradient: bool = False) -> jax.Array:
         h = PixelConvs(name="convs")(images)
         if stop_conv_gradient:
             h = jax.lax.stop_gradient(h)
-        return FeatureHead(self.features, name="head")(h)
+        return FeatureHead(self.features, self.ln_epsilon, name="head")(h)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.networks.spectral_norm import SNDense, sigma_from_u
 
-# layers.dense and the encoder build every SNDense and LayerNorm with the class defaults
+# layers.dense builds every SNDense with the class default (LayerNorms take the torso config's
+# ln_epsilon, passed to layer_norm)
 SN_EPS = SNDense.eps
-LN_EPS = nn.LayerNorm.epsilon
 
 
 def child(variables: Mapping, name: str) -> dict:
@@ -49,10 +48,10 @@ def batch_norm(p, v: Mapping, key: str, x: str, eps: float) -> str:
     )
 
 
-def layer_norm(p, v: Mapping, key: str, x: str) -> str:
+def layer_norm(p, v: Mapping, key: str, x: str, eps: float) -> str:
     params = v["params"]
     return p.op("layer_norm", x, scale=p.array(f"{key}/scale", params["scale"]),
-                bias=p.array(f"{key}/bias", params["bias"]), eps=float(LN_EPS))
+                bias=p.array(f"{key}/bias", params["bias"]), eps=float(eps))
 
 
 def gate(p, key: str, i: int, x: str) -> str:

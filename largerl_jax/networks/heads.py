@@ -26,18 +26,34 @@ class _Head(nn.Module):
         super().__post_init__()
 
 
+LOG_STD_BOUNDS = ("clip", "tanh")
+
+
+def bound_log_std(x, low: float, high: float, how: str):
+    """The raw log-std output ``x`` bounded to [low, high]: 'clip' hard-clips it (the original
+    SAC code, and the OFENet reference code); 'tanh' rescales a tanh,
+    low + 0.5 (high - low) (tanh(x) + 1), as DrQ's actor does (drq/drq.py, Actor.forward), which
+    starts near the middle of the range with slope (high - low) / 2 and never loses its gradient."""
+    if how == "clip":
+        return jnp.clip(x, low, high)
+    if how == "tanh":
+        return low + 0.5 * (high - low) * (jnp.tanh(x) + 1.0)
+    raise ValueError(f"log_std_bound must be one of {list(LOG_STD_BOUNDS)}, got {how!r}")
+
+
 class GaussianPolicy(_Head):
-    """obs -> (mean, log_std) of the pre-tanh Gaussian; log_std hard-clipped."""
+    """obs -> (mean, log_std) of the pre-tanh Gaussian; log_std bounded (``bound_log_std``)."""
 
     act_dim: int
     log_std_min: float = -20.0
     log_std_max: float = 2.0
+    log_std_bound: str = "clip"
 
     @nn.compact
     def __call__(self, obs, train: bool = False, masks: Masks = None):
         h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
         mean, log_std = jnp.split(output_layer(self.torso, h, 2 * self.act_dim, train=train), 2, axis=-1)
-        return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
+        return mean, bound_log_std(log_std, self.log_std_min, self.log_std_max, self.log_std_bound)
 
 
 class DeterministicPolicy(_Head):

@@ -19,6 +19,7 @@ BN_MOMENTUM = 0.99
 _INITIALIZERS = {
     "lecun_normal": nn.initializers.lecun_normal(),  # Flax's default
     "glorot_uniform": nn.initializers.glorot_uniform(),  # Keras's default (OFENet reference code)
+    "orthogonal": nn.initializers.orthogonal(scale=1.0),  # DrQ's weight_init (gain 1)
 }
 
 _ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}

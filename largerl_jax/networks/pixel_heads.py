@@ -24,7 +24,8 @@ class PixelCritic(nn.Module):
 
     @nn.compact
     def __call__(self, obs, action, train: bool = False, stop_conv_gradient: bool = False, penultimate: bool = False):
-        z = PixelEncoder(self.features, name="encoder")(obs, stop_conv_gradient)
+        # the encoder's feature LayerNorm takes its epsilon from the critic's torso config
+        z = PixelEncoder(self.features, self.torso.ln_epsilon, name="encoder")(obs, stop_conv_gradient)
         return QNetwork(torso=self.torso, num_q=self.num_q, name="q")(z, action, train=train, penultimate=penultimate)
 
 
@@ -35,11 +36,12 @@ class PixelActor(nn.Module):
     act_dim: int
     log_std_min: float = -10.0
     log_std_max: float = 2.0
+    log_std_bound: str = "clip"  # see GaussianPolicy
     features: int = FEATURE_DIM
 
     @nn.compact
     def __call__(self, conv_features, train: bool = False):
-        z = FeatureHead(self.features, name="head")(conv_features)
+        z = FeatureHead(self.features, self.torso.ln_epsilon, name="head")(conv_features)
         policy = GaussianPolicy(torso=self.torso, act_dim=self.act_dim, log_std_min=self.log_std_min,
-                                log_std_max=self.log_std_max, name="policy")
+                                log_std_max=self.log_std_max, log_std_bound=self.log_std_bound, name="policy")
         return policy(z, train=train)

@@ -8,10 +8,11 @@ from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name, supports_action_repeat
 from largerl_jax.networks import validate_torso_config
+from largerl_jax.networks.heads import LOG_STD_BOUNDS
 from largerl_jax.training import run_hooks
 from largerl_jax.training.precision import validate_matmul_precision
 
-_CHOICES = {"critic_loss": ("mse", "huber")}
+_CHOICES = {"critic_loss": ("mse", "huber"), "log_std_bound": LOG_STD_BOUNDS}
 
 
 def pretrain_updates(cfg) -> int:

@@ -3,7 +3,6 @@ shared by the on-device and the host env loops."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable
 
 import jax

@@ -61,3 +61,19 @@ def test_pixel_configs_share_the_heads_and_table_3_with_drq_replay_and_warm_up()
     assert cfg.agent.actor.to_dict() == state.agent.actor.to_dict()
     assert cfg.agent.critic.to_dict() == state.agent.critic.to_dict()
     assert (cfg.agent.augment_obs, cfg.agent.augment_next_obs, cfg.agent.frame_stack) == (2, 2, 3)
+
+
+@pytest.mark.parametrize("name", ["dmc_cheetah_run_modern4_sn", "dmc_walker_walk_mlp2", "pixels_dmc_cheetah_run_mlp4_sn"])
+def test_bjorck_configs_take_drqs_log_std_bound_init_and_layer_norm_epsilon(name):
+    """DrQ, on which Bjorck et al. build: a tanh rescaled into [-10, 2], orthogonal (gain 1)
+    Linear layers with zero bias, PyTorch's LayerNorm eps 1e-5."""
+    ag = get_config(name).agent
+    assert ag.log_std_bound == "tanh" and (ag.log_std_min, ag.log_std_max) == (-10.0, 2.0)
+    for net in (ag.actor, ag.critic):
+        assert net.kernel_init == "orthogonal" and net.ln_epsilon == 1e-5
+
+
+@pytest.mark.parametrize("name", ["ant_sac_ofe", "pendulum_sac_v1", "hopper_td3_ours"])
+def test_ota_and_pruning_configs_keep_the_reference_codes_clip(name):
+    ag = get_config(name).agent
+    assert ag.get("log_std_bound", "clip") == "clip"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from largerl_jax.networks import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork, param_table, torso_config
+from largerl_jax.networks.heads import bound_log_std
 
 B, OBS, ACT = 5, 6, 3
 
@@ -95,3 +96,56 @@ def test_heads_hold_a_frozen_hashable_config():
     assert hash(critic) == hash(QNetwork(torso_config(width=8)))
     cfg.width = 16  # editing the caller's config does not change a built network
     assert critic.torso.width == 8
+
+
+def test_tanh_log_std_bound_is_drqs_formula_and_keeps_its_gradient():
+    """DrQ (drq/drq.py, Actor.forward): log_std = min + 0.5 (max - min) (tanh(x) + 1)."""
+    x = jnp.linspace(-30.0, 30.0, 61)
+    lo, hi = -10.0, 2.0
+    want = lo + 0.5 * (hi - lo) * (np.tanh(np.asarray(x)) + 1.0)
+    np.testing.assert_allclose(bound_log_std(x, lo, hi, "tanh"), want, rtol=1e-6, atol=1e-6)
+    assert float(bound_log_std(jnp.float32(0.0), lo, hi, "tanh")) == -4.0  # the middle at x = 0
+    slope = jax.grad(lambda v: bound_log_std(v, lo, hi, "tanh"))
+    assert float(slope(0.0)) == 6.0 and float(slope(5.0)) > 0  # (max - min) / 2, never flat
+    np.testing.assert_array_equal(bound_log_std(x, lo, hi, "clip"), np.clip(np.asarray(x), lo, hi))
+    assert float(jax.grad(lambda v: bound_log_std(v, lo, hi, "clip"))(5.0)) == 0.0
+    with pytest.raises(ValueError, match="log_std_bound"):
+        bound_log_std(x, lo, hi, "sigmoid")
+    # the head applies it: every log-std inside (min, max) whatever the output layer gives
+    policy = GaussianPolicy(torso_config(width=8, depth=2), act_dim=ACT, log_std_min=lo, log_std_max=hi,
+                            log_std_bound="tanh")
+    params = policy.init(jax.random.PRNGKey(0), _obs())["params"]
+    params = jax.tree.map(lambda p: p * 100.0, params)
+    _, log_std = policy.apply({"params": params}, _obs())
+    assert float(log_std.min()) >= lo and float(log_std.max()) <= hi
+
+
+def test_orthogonal_init_has_gain_one_and_zero_biases():
+    """DrQ's weight_init: nn.init.orthogonal_ (gain 1) on every Linear, bias 0."""
+    policy = GaussianPolicy(torso_config(width=16, depth=2, kernel_init="orthogonal"), act_dim=ACT)
+    params = policy.init(jax.random.PRNGKey(1), _obs())["params"]
+    kernels = [params["torso"]["hidden_1"]["kernel"], params["out"]["kernel"]]  # [16, 16], [16, 2 ACT]
+    for k in kernels:
+        k = np.asarray(k)
+        small = k if k.shape[0] <= k.shape[1] else k.T  # rows orthonormal on the smaller side
+        np.testing.assert_allclose(small @ small.T, np.eye(small.shape[0]), atol=1e-5)
+    biases = [v for path, v in jax.tree_util.tree_leaves_with_path(params) if path[-1].key == "bias"]
+    assert biases and all(np.all(np.asarray(b) == 0) for b in biases)
+
+
+def test_layer_norm_epsilon_is_the_configs():
+    """A 'modern' torso's LayerNorms use ln_epsilon (PyTorch's 1e-5 in the dmc configs): its
+    output is the final LayerNorm's formula, (h - mean) / sqrt(var + eps), of the stream h."""
+    from largerl_jax.networks.torso import Torso
+
+    x = 1e-3 * jax.random.normal(jax.random.key(3), (2, 4))  # a stream of small variance
+    for eps in (1e-6, 1e-5):
+        cfg = dict(arch="modern", width=4, depth=1, ln_epsilon=eps)
+        torso = Torso(torso_config(**cfg))
+        variables = torso.init(jax.random.PRNGKey(0), x)
+        out = np.asarray(torso.apply(variables, x), np.float64)
+        stream = Torso(torso_config(**cfg, modern_final_norm=False))
+        params = {k: v for k, v in variables["params"].items() if k != "final_norm"}
+        h = np.asarray(stream.apply({"params": params}, x), np.float64)
+        want = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + eps)
+        np.testing.assert_allclose(out, want, rtol=1e-3, atol=1e-4)

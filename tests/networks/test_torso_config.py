@@ -18,6 +18,7 @@ def test_defaults():
         batch_norm=False,
         kernel_init="lecun_normal",
         bn_epsilon=1e-5,
+        ln_epsilon=1e-6,
         modern_inner_multiple=2,
         modern_final_norm=True,
         densenet_passthrough="identity",

@@ -24,7 +24,7 @@ class ModernBlock(nn.Module):
     def __call__(self, h, *, mask=None, train: bool = False):
         # Never the network's first Dense, so 'intermediate' normalizes both.
         use_sn = torso_layer_uses_sn(self.cfg, is_first=False)
-        y = nn.LayerNorm(name="up_norm")(h)
+        y = nn.LayerNorm(epsilon=self.cfg.ln_epsilon, name="up_norm")(h)
         y = activation_fn(self.cfg.activation)(dense(self.cfg, self.inner, "up", use_sn=use_sn)(y, train=train))
         if mask is not None:
             y = y * mask
@@ -38,7 +38,7 @@ def forward(cfg, x, widths, masks, train):
     # Pre-LN stacks leave the residual stream unnormalized and growing with depth; a final
     # LayerNorm (as in pre-LN transformers) hands the head features of a fixed scale. Optional:
     # Bjorck et al.'s networks have none.
-    return nn.LayerNorm(name="final_norm")(h) if cfg.modern_final_norm else h
+    return nn.LayerNorm(epsilon=cfg.ln_epsilon, name="final_norm")(h) if cfg.modern_final_norm else h
 
 
 def out_dim(cfg, in_dim, widths):
@@ -65,12 +65,12 @@ def export(p, cfg, v, key, x, widths):
     h = export_ops.dense(p, export_ops.child(v, "proj"), f"{key}/proj", x)
     for i in range(len(widths)):
         name, bv = f"block_{i}", export_ops.child(v, f"block_{i}")
-        y = export_ops.layer_norm(p, export_ops.child(bv, "up_norm"), f"{key}/{name}/up_norm", h)
+        y = export_ops.layer_norm(p, export_ops.child(bv, "up_norm"), f"{key}/{name}/up_norm", h, cfg.ln_epsilon)
         y = p.op(cfg.activation, export_ops.dense(p, export_ops.child(bv, "up"), f"{key}/{name}/up", y))
         y = export_ops.gate(p, key, i, y)
         h = p.op("add", h, export_ops.dense(p, export_ops.child(bv, "down"), f"{key}/{name}/down", y))
     if cfg.modern_final_norm:
-        return export_ops.layer_norm(p, export_ops.child(v, "final_norm"), f"{key}/final_norm", h)
+        return export_ops.layer_norm(p, export_ops.child(v, "final_norm"), f"{key}/final_norm", h, cfg.ln_epsilon)
     return h
 
 
