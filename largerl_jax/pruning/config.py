@@ -10,8 +10,9 @@ Fields and defaults of ``pruning_config()`` (tags as in the spec: [R] recovered,
   stays fixed ([C] 5e4 env steps at one update per env step).
 * ``round_fraction`` (0.8): every pi is rounded to 0/1 and frozen once this fraction of the
   run's env steps is done ([R] fixed in the last 20%; [C] rounded at 80%).
-* ``round_update`` (None): the RL update at which the gates are rounded; None lets the trainer
-  derive it from ``round_fraction`` and the run's length (set it to override).
+* ``round_update`` (None): the RL update (0-based) at which the gates are rounded; None lets
+  the trainer derive it from ``round_fraction`` and the run's length: the last update taken by
+  that env step, so the shrink and the evaluation there see rounded pi (set it to override).
 * ``eps`` (1e-3): a unit whose pi falls below it is pruned for good ([C]).
 * ``ofe_lambda`` (1e-7) / ``rl_lambda`` (1e-6): the scales lambda_phi and lambda_M of the
   complexity-aware thresholds (spec 6.2, [C] Prune-B's starting point; Table 2 was lost).

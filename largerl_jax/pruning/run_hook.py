@@ -28,13 +28,21 @@ def rl_updates_by(cfg, env_steps: int) -> int:
     return max(0, (int(env_steps) - cfg.warmup_env_steps) // n) * cfg.updates_per_iteration
 
 
+def round_update_for(cfg, agent) -> int:
+    """The RL update (0-based) at which the gates round: the last one taken by env step
+    ``round_fraction`` x the run's env steps, so that the shrink planned there, and the
+    evaluation there (which 'best score in the last 20%' counts), see rounded pi, and the units
+    the rounding kills leave the arrays at that shrink rather than stay for the rest of the run."""
+    return max(rl_updates_by(cfg, int(agent.pruning.round_fraction * cfg.total_env_steps)) - 1, 0)
+
+
 def agent_config(cfg, agent):
-    """``agent`` with the gates' rounding update (``round_fraction`` of the run's env steps)
-    filled in when it is unset; a copy then, ``agent`` itself otherwise."""
+    """``agent`` with the gates' rounding update (``round_update_for``) filled in when it is
+    unset; a copy then, ``agent`` itself otherwise."""
     if agent.pruning.round_update is not None:
         return agent
     agent = copy.deepcopy(agent)
-    agent.pruning.round_update = rl_updates_by(cfg, int(agent.pruning.round_fraction * cfg.total_env_steps))
+    agent.pruning.round_update = round_update_for(cfg, agent)
     return agent
 
 

@@ -33,6 +33,9 @@ def _pruned(tiny_pendulum):
     p.rl_lambda = p.ofe_lambda = 3e-2  # strong, so that units die within a few hundred updates
     p.pi_lr = 0.02
     p.shrinks = 2
+    # as the golden case pins it: the reference's rounding, one update after the one the library
+    # now derives (tests/pruning/test_run_hook.py checks the derived one)
+    p.round_update = 440
     cfg.checkpoint_every_env_steps = 400
     return cfg
 
