@@ -1,5 +1,12 @@
-"""Bjorck et al. 2021 ("Towards Deeper Deep RL") on the DeepMind Control suite from states:
-``dmc_<task>_<head>[_sn]``, e.g. ``dmc_cheetah_run_modern4_sn``.
+"""Bjorck et al. 2021 ("Towards Deeper Deep RL") on the DeepMind Control suite:
+``pixels_dmc_<task>_<head>[_sn]`` (the paper's setting) and ``dmc_<task>_<head>[_sn]``, e.g.
+``dmc_cheetah_run_modern4_sn``.
+
+The paper trains from pixels only (its Table 1 and Sec. 4: DrQ's SAC). The state configs
+``dmc_*`` are this library's adaptation, not the paper's experiment: the same heads and Table 3
+hyperparameters on the tasks' proprioceptive states, cheap enough for CPU studies and for
+seeing the heads' stability without the encoder. Numbers from them are not comparable with the
+paper's; ``pixels_dmc_*`` are.
 
 Tasks: the 15 of Kostrikov et al. (DrQ) that the paper uses, run through MuJoCo Playground's MJX
 ports (env ``dmc/<CamelCaseName>``; their finger, reacher and pendulum timesteps differ from
@@ -103,6 +110,7 @@ def dmc_config(task: str, head: str, spectral: bool, pixels: bool = False) -> ml
     ag.log_std_min, ag.log_std_max = -10.0, 2.0
     ag.log_std_bound = "tanh"  # DrQ's actor (drq/drq.py): a tanh rescaled into [min, max]
     ag.actor_update_every = ag.target_update_every = 2
+    ag.critic_loss = "mse_full"  # DrQ's F.mse_loss, without SAC's 1/2 (drq.py, update_critic)
     if pixels:
         cfg.replay_capacity = PIXEL_REPLAY_CAPACITY
         cfg.warmup_env_steps = PIXEL_WARMUP_STEPS

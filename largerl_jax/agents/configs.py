@@ -20,7 +20,9 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     cfg.tau = 0.005  # Polyak coefficient for target networks (SAC 2018b, TD3)
     cfg.batch_size = 256  # SAC: 256; TD3 paper used 100, Ota et al. use 256 for TD3 too
     cfg.num_q = 2  # twin critics, clipped double-Q
-    cfg.critic_loss = "mse"  # 'mse' | 'huber' (Ota et al. 2021 A.1 use Huber for large nets)
+    # 'mse' (1/2 squared error, as the SAC papers) | 'mse_full' (no 1/2: DrQ) | 'huber' (Ota et al.
+    # 2021 A.1 use Huber for large nets): see agents.td.CRITIC_LOSSES
+    cfg.critic_loss = "mse"
     # Huber transition point when critic_loss='huber': TD errors below it are squared, above it
     # linear. 1.0 suits rewards of order 1 per step; the Ota et al. configs, whose targets are
     # scaled rewards summed over ~100 steps, set HUBER_DELTA_PER_REWARD_SCALE x reward_scale
@@ -83,6 +85,9 @@ def sac_pixels_config() -> ml_collections.ConfigDict:
     # sums over the K copies, the target averages over the M copies.
     cfg.augment_obs = 2
     cfg.augment_next_obs = 2
+    # DrQ's critic loss is PyTorch's F.mse_loss, without SAC's 1/2 (drq.py, update_critic), so
+    # the logged critic loss and its gradient norm are on Bjorck et al.'s Fig. 3 scale
+    cfg.critic_loss = "mse_full"
     return cfg
 
 

@@ -8,16 +8,26 @@ import jax.numpy as jnp
 import optax
 
 
+# The critic losses by name: 'mse' is the SAC papers' J_Q = 1/2 (Q - y)^2 (softlearning's
+# 0.5 * mean_squared_error); 'mse_full' drops the 1/2, as PyTorch's F.mse_loss in DrQ's critic
+# (drq.py: F.mse_loss(Q1, y) + F.mse_loss(Q2, y)), so that logged losses and gradient norms are
+# on Bjorck et al.'s scale; 'huber' is optax's Huber loss with transition point huber_delta.
+CRITIC_LOSSES = ("mse", "mse_full", "huber")
+
+
 def td_loss(pred: jax.Array, target: jax.Array, kind: str, huber_delta: float = 1.0, weights=None) -> jax.Array:
     """Mean over the batch, summed over ensemble members (pred [K, B], target [B]); ``weights``
-    [B] (prioritized replay's importance weights) scale each sample's loss."""
+    [B] (prioritized replay's importance weights) scale each sample's loss. ``kind``: one of
+    CRITIC_LOSSES."""
     err = pred - jax.lax.stop_gradient(target)[None]
     if kind == "mse":
         per = 0.5 * jnp.square(err)
+    elif kind == "mse_full":
+        per = jnp.square(err)
     elif kind == "huber":
         per = optax.huber_loss(err, delta=huber_delta)
     else:
-        raise ValueError(f"critic_loss must be 'mse' or 'huber', got {kind!r}")
+        raise ValueError(f"critic_loss must be one of {CRITIC_LOSSES}, got {kind!r}")
     if weights is not None:
         per = per * weights[None]
     return per.mean(axis=-1).sum()

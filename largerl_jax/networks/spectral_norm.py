@@ -12,6 +12,24 @@ In both modes sigma is computed from the u in hand by the same formula,
 ``v = normalize(W^T u); sigma = ||W v||``, so train and eval agree for equal parameters and u.
 Here W is the [features, in] matrix of the map; Flax stores its transpose as the kernel.
 u and v are constants for the gradient (stop_gradient), as in Miyato et al.
+
+Two departures from PyTorch's ``torch.nn.utils.spectral_norm`` as DrQ-based code (Bjorck et al.)
+uses it, both only in how sigma is estimated, never in what is normalised:
+
+* Iterations per update. PyTorch runs one power iteration per training-mode forward call, and
+  DrQ's update calls the critic in training mode three times (two augmented copies of the batch,
+  then the actor's loss), so its critic's u takes about three iterations per update; ours takes
+  ``sn_iters`` (default 1) per update, in the one training-mode pass. Set ``sn_iters=3`` to
+  match the count.
+* The target network's u. PyTorch's target critic is a copy with its own u buffer (DrQ's soft
+  update copies parameters, not buffers) that iterates on every target forward call; our target
+  networks carry no u of their own and are applied, in evaluation mode, with the online
+  network's u (``trainable.target_collections``). The target's weights are a slow average of the
+  online ones, so the online u is a warm estimate of their top singular vector too.
+
+With warm starts a single iteration tracks sigma closely: tests/networks/test_spectral_norm.py
+checks the estimate against the SVD, and tests/training/test_diagnostics.py checks that the
+normalised layers' exact largest singular value stays near 1 through training.
 """
 from __future__ import annotations
 

@@ -3,8 +3,11 @@
 Pruning gates only multiply a unit's post-activation output by 0, so a pruned network costs
 as much as a dense one. Once units are dead for good, removing them (columns of the Dense that
 computes them, their batch-norm entries, and the rows of every Dense that reads them) gives a
-smaller network that computes the same function, and is rebuilt from a torso config whose
-``widths`` are the kept counts.
+smaller network, rebuilt from a torso config whose ``widths`` are the kept counts. In
+evaluation mode (each unit scaled by its pi) it computes the same function. In training mode it
+computes the same function in distribution only: the Bernoulli gate draws come from the same
+key over a pi of another shape, so the live units draw other samples than the masked network's
+would, and a run is not bit-identical to the unshrunk one from the shrink on.
 
 Everything here is plain numpy/JAX indexing on concrete arrays, run outside jit:
 

@@ -5,6 +5,7 @@ import ml_collections
 
 from largerl_jax.agents import agent_families, agent_family, feature_kinds
 from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
+from largerl_jax.agents.td import CRITIC_LOSSES
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name, supports_action_repeat
 from largerl_jax.networks import validate_torso_config
@@ -12,7 +13,7 @@ from largerl_jax.networks.heads import LOG_STD_BOUNDS
 from largerl_jax.training import run_hooks
 from largerl_jax.training.precision import validate_matmul_precision
 
-_CHOICES = {"critic_loss": ("mse", "huber"), "log_std_bound": LOG_STD_BOUNDS}
+_CHOICES = {"critic_loss": CRITIC_LOSSES, "log_std_bound": LOG_STD_BOUNDS}
 
 
 def pretrain_updates(cfg) -> int:

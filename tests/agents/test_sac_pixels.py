@@ -64,6 +64,22 @@ def test_the_critic_loss_alone_trains_the_convs():
     assert float(metrics["actor_grad_norm"]) > 0 and float(metrics["critic_grad_norm"]) > 0
 
 
+def test_the_critic_loss_is_drqs_unhalved_mse_summed_over_critics_and_copies():
+    """DrQ (drq.py, update_critic): F.mse_loss(Q1, y) + F.mse_loss(Q2, y), once per augmented
+    copy. Without shifts (pad 0) and with gamma 0 (y = r) the K = 2 copies are the same batch, so
+    the loss is 2 x sum over the critics of mean (Q - r)^2; SAC's 1/2 ('mse') halves it."""
+    agent = _agent(gamma=0.0, shift_pad=0)
+    assert agent_config("sac_pixels").critic_loss == "mse_full"
+    state = agent.init(jax.random.PRNGKey(0))
+    batch = _batch()
+    q, _ = state.critic.apply(batch.obs, batch.action, train=True)  # [critics, B]
+    expected = 2 * float(jnp.sum(jnp.mean(jnp.square(q - batch.reward[None]), axis=1)))
+    _, metrics = jax.jit(agent.update)(state, batch, jax.random.PRNGKey(1))
+    np.testing.assert_allclose(float(metrics["critic_loss"]), expected, rtol=1e-5)
+    _, halved = jax.jit(_agent(gamma=0.0, shift_pad=0, critic_loss="mse").update)(state, batch, jax.random.PRNGKey(1))
+    np.testing.assert_allclose(float(halved["critic_loss"]), expected / 2, rtol=1e-5)
+
+
 def test_the_target_critic_averages_the_whole_critic_every_second_step():
     agent = _agent(tau=0.5)
     update = jax.jit(agent.update)

@@ -63,14 +63,15 @@ SIMULATOR = {"pixels": ("mujoco", "dm_control"), "host_gym": ("mujoco", "gymnasi
 GRID_AXIS = "--axis=lr=0.0003,0.001"
 
 # Where behaviour has since changed on purpose (issue 19: the dmc configs take DrQ's tanh
-# log-std bound, orthogonal init and LayerNorm eps 1e-5; XiNet rounds one update earlier), the
+# log-std bound, orthogonal init and LayerNorm eps 1e-5, and the pixel agent DrQ's unhalved MSE;
+# XiNet rounds one update earlier), the
 # case pins the reference's behaviour back: each pair is applied when the config has that key (the reference commit lacks
 # the new ones, and there the old behaviour is the only one).
 PINNED = {
     # the rounding moved one update earlier (to the last update before 0.8 T): the reference
     # derived update 440 (= (1280 - 400) / 4 envs x 2 updates per iteration)
     "xinet_shrink": [("agent.pruning.round_update", "440")],
-    "pixels": [("agent.log_std_bound", "clip"), ("agent.actor.kernel_init", "lecun_normal"),
+    "pixels": [("agent.critic_loss", "mse"), ("agent.log_std_bound", "clip"), ("agent.actor.kernel_init", "lecun_normal"),
                ("agent.critic.kernel_init", "lecun_normal"), ("agent.actor.ln_epsilon", "1e-06"),
                ("agent.critic.ln_epsilon", "1e-06")],
 }
