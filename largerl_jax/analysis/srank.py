@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from largerl_jax.agents import Agent
+from largerl_jax.networks.lapack_batching import one_at_a_time
 
 
 def rank_of_spectrum(s, delta: float = 0.01):
@@ -28,9 +29,13 @@ def rank_of_spectrum(s, delta: float = 0.01):
     return ((total > 0) * (short + 1)).astype("int32")
 
 
+_singular_values = one_at_a_time(lambda m: jnp.linalg.svd(m, compute_uv=False))
+
+
 def srank(features: jax.Array, delta: float = 0.01) -> jax.Array:
-    """int32 effective rank of ``features`` [B, D] (jittable)."""
-    return rank_of_spectrum(jnp.linalg.svd(features.astype(jnp.float32), compute_uv=False), delta)
+    """int32 effective rank of ``features`` [B, D] (jittable; vmapped, its SVDs run one at a time,
+    networks.lapack_batching)."""
+    return rank_of_spectrum(_singular_values(features.astype(jnp.float32)), delta)
 
 
 def srank_host(features: np.ndarray, delta: float = 0.01) -> np.ndarray:

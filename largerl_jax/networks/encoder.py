@@ -27,6 +27,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from largerl_jax.networks import initializers
+
 NUM_FILTERS = 32
 FEATURE_DIM = 50
 STRIDES = (2, 1, 1, 1)
@@ -48,7 +50,7 @@ class PixelConvs(nn.Module):
         for i, stride in enumerate(STRIDES):
             x = nn.Conv(
                 NUM_FILTERS, (3, 3), strides=stride, padding="VALID",
-                kernel_init=nn.initializers.delta_orthogonal(scale=math.sqrt(2.0)),
+                kernel_init=initializers.delta_orthogonal(scale=math.sqrt(2.0)),
                 bias_init=nn.initializers.zeros, name=f"conv_{i}",
             )(x)
             x = nn.relu(x)
@@ -63,7 +65,7 @@ class FeatureHead(nn.Module):
 
     @nn.compact
     def __call__(self, h: jax.Array) -> jax.Array:
-        h = nn.Dense(self.features, kernel_init=nn.initializers.orthogonal(), bias_init=nn.initializers.zeros,
+        h = nn.Dense(self.features, kernel_init=initializers.orthogonal(), bias_init=nn.initializers.zeros,
                      name="dense")(h)
         return jnp.tanh(nn.LayerNorm(epsilon=self.ln_epsilon, name="norm")(h))
 

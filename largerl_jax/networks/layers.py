@@ -9,6 +9,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 
+from largerl_jax.networks import initializers
 from largerl_jax.networks.spectral_norm import SNDense
 
 # Running-statistics momentum: Flax's and Keras's default alike (the OFENet reference code is
@@ -19,7 +20,7 @@ BN_MOMENTUM = 0.99
 _INITIALIZERS = {
     "lecun_normal": nn.initializers.lecun_normal(),  # Flax's default
     "glorot_uniform": nn.initializers.glorot_uniform(),  # Keras's default (OFENet reference code)
-    "orthogonal": nn.initializers.orthogonal(scale=1.0),  # DrQ's weight_init (gain 1)
+    "orthogonal": initializers.orthogonal(scale=1.0),  # DrQ's weight_init (gain 1)
 }
 
 _ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}

@@ -10,11 +10,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from largerl_jax.networks.lapack_batching import one_at_a_time, over_leading_axis
 from largerl_jax.networks.spectral_norm import sigma_from_u
 
 
+_top_singular_value = one_at_a_time(lambda m: jnp.linalg.svd(m, compute_uv=False)[0])
+
+
 def _sigma_max(kernel: jax.Array) -> jax.Array:
-    return jnp.linalg.svd(kernel, compute_uv=False)[..., 0]
+    """Of each [in, out] matrix of ``kernel``, one SVD at a time (networks.lapack_batching)."""
+    return over_leading_axis(_top_singular_value, kernel, 2)
 
 
 def _dense_layers(params, spectral, path=()):
