@@ -44,3 +44,22 @@ def config_from_args(parser: argparse.ArgumentParser, argv: list[str] | None = N
     except ValueError as e:
         parser.exit(2, f"error: {e}\n")
     return args, cfg
+
+
+def add_wandb_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wandb", nargs="?", const="largerl-jax", default=None, metavar="PROJECT",
+                        help="also log to Weights & Biases, project PROJECT (default largerl-jax); one W&B run per "
+                             "seed (pip install \"largerl-jax[wandb]\"; WANDB_MODE=offline works without a network)")
+    parser.add_argument("--wandb-entity", default=None, help="W&B entity (team or user)")
+    parser.add_argument("--wandb-group", default=None, help="W&B group of the runs (default: the run folder's name)")
+
+
+def wandb_settings(args, group: str | None = None):
+    """The W&B settings the flags ask for (None without --wandb); ImportError (one line) when the
+    package is missing, so before any compute."""
+    if args.wandb is None:
+        return None
+    from largerl_jax.training.wandb_log import WandbSettings, check_available  # noqa: PLC0415  (heavy: after the flags are read)
+
+    check_available()
+    return WandbSettings(project=args.wandb, group=args.wandb_group or group, entity=args.wandb_entity)

@@ -28,7 +28,7 @@ import time
 
 import jax
 
-from experiments.cli import config_from_args
+from experiments.cli import add_wandb_flags, config_from_args, wandb_settings
 from experiments.configs import grids, is_grid
 from experiments.overrides import parse_value
 from largerl_jax.training import DiskFullError, DivergenceError, devices, run_points, validate
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coordinator", default=None, help="HOST:PORT of process 0 (jax.distributed)")
     p.add_argument("--num-processes", type=int, default=None)
     p.add_argument("--process-id", type=int, default=None)
+    add_wandb_flags(p)
     return p
 
 
@@ -137,13 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
+    workdir = args.workdir or os.path.join("runs", f"{args.config}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         for p in points:
             validate(p.cfg)
+        # the grid's W&B runs grouped by the grid folder
+        wandb = wandb_settings(args, group=os.path.basename(os.path.abspath(workdir)))
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    workdir = args.workdir or os.path.join("runs", f"{args.config}-{time.strftime('%Y%m%d-%H%M%S')}")
     rank, world = jax.process_index(), jax.process_count()
     print(f"grid {args.config}: {len(points)} points in {len(groups)} program(s), {args.seeds} seed(s) each, "
           f"workdir {workdir}; rows split over {len(jax.devices())} device(s)"
@@ -173,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         run_pts = [Point(p.cfg, os.path.join(workdir, p.name), p.name) for p in todo]
         try:
-            records = run_points(run_pts, args.seeds, carried, resume=args.resume, progress=not args.no_progress)
+            records = run_points(run_pts, args.seeds, carried, resume=args.resume, progress=not args.no_progress,
+                                 wandb=wandb)
         except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -1,5 +1,5 @@
 """Train an agent: ``python -m experiments.run --config=NAME [--config.KEY=VALUE ...]
-[--seeds=S] [--workdir=DIR] [--resume]``.
+[--seeds=S] [--workdir=DIR] [--resume] [--wandb[=PROJECT]]``.
 
 All S seeds run in one jit(vmap(...)) program. DIR receives config.json, metrics.jsonl (one JSON
 object per seed and evaluation) and Orbax checkpoints of the whole train state.
@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from experiments.cli import config_from_args
+from experiments.cli import add_wandb_flags, config_from_args, wandb_settings
 from experiments.configs import is_grid, list_configs
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "so a preemptible job can always pass --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list-configs", action="store_true", help="print every config name and exit")
+    add_wandb_flags(p)
     return p
 
 
@@ -48,13 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         validate(cfg)
+        wandb = wandb_settings(args)
     except (ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     resume = args.resume and os.path.exists(os.path.join(workdir, "config.json"))
     print(f"config {cfg.name}: {args.seeds} seed(s), workdir {workdir}", file=sys.stderr)
     try:
-        records = run(cfg, workdir=workdir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress)
+        records = run(cfg, workdir=workdir, num_seeds=args.seeds, resume=resume, progress=not args.no_progress,
+                      wandb=wandb)
     except (ValueError, FileExistsError, FileNotFoundError, MemoryError, ImportError, DiskFullError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

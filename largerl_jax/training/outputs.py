@@ -20,6 +20,7 @@ from largerl_jax.training import metrics_io
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.checkpoint import Checkpointer
 from largerl_jax.training.tensorboard import TensorBoardLog
+from largerl_jax.training.wandb_log import WandbLog, WandbSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,7 @@ def _placed(abstract, sharding):
 class Outputs:
     """Folders, metrics files and checkpoints of the points of a seed-batch."""
 
-    def __init__(self, points: list[Point], num_seeds: int, resume: bool):
+    def __init__(self, points: list[Point], num_seeds: int, resume: bool, wandb: WandbSettings | None = None):
         self.points, self.num_seeds = points, num_seeds
         written = [p.workdir is not None for p in points]
         if any(written) and not all(written):
@@ -59,7 +60,9 @@ class Outputs:
         self.writes = self.enabled and devices.is_writer()
         self.ckpts: list[Checkpointer] = []
         self.metrics_paths: list[str] = []
-        self.boards: list[TensorBoardLog] = []  # event files beside metrics.jsonl, always equal to it
+        # views of metrics.jsonl, per point: TensorBoard event files (always equal to it) and,
+        # when asked for, W&B runs
+        self.boards: list[list] = []
         if self.enabled:
             for p in points:
                 self.metrics_paths.append(os.path.join(p.workdir, "metrics.jsonl"))
@@ -69,7 +72,7 @@ class Outputs:
                     started = os.path.exists(os.path.join(p.workdir, run_workdir.CONFIG_FILE))
                     run_workdir.prepare(p.workdir, json.loads(config_json(p.cfg)), num_seeds, resume and started,
                                         p.cfg.matmul_precision)
-                    self.boards.append(TensorBoardLog(p.workdir))
+                    self.boards.append([TensorBoardLog(p.workdir)] + ([WandbLog(p.workdir, wandb)] if wandb else []))
             devices.barrier("run folders prepared")
             self.ckpts = [Checkpointer(os.path.join(p.workdir, "checkpoints")) for p in points]
 
@@ -132,14 +135,16 @@ class Outputs:
             kept = [[] for _ in self.points]
         else:
             kept = [metrics_io.truncate_to(path, resumed_env_steps) for path in self.metrics_paths]
-        for board, records in zip(self.boards, kept):
-            board.rewrite(records)
+        for views, records in zip(self.boards, kept):
+            for view in views:
+                view.rewrite(records)
         return kept
 
     def append_records(self, p: int, records: list[dict]) -> None:
         if self.writes:
             metrics_io.append(self.metrics_paths[p], records)
-            self.boards[p].add(records)
+            for view in self.boards[p]:
+                view.add(records)
 
     def latest_checkpoint(self) -> int | None:
         return self.ckpts[0].latest_step() if self.enabled else None
@@ -154,5 +159,6 @@ class Outputs:
     def close(self) -> None:
         for c in self.ckpts:
             c.close()
-        for board in self.boards:
-            board.close()
+        for views in self.boards:
+            for view in views:
+                view.close()

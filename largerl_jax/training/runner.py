@@ -28,6 +28,8 @@ from largerl_jax.training import devices, hyperparams, run_hooks
 from largerl_jax.training import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
 from largerl_jax.training.progress import Progress
+from largerl_jax.training.wandb_log import WandbSettings
+from largerl_jax.training.wandb_log import check_available as check_wandb
 
 
 class DivergenceError(RuntimeError):
@@ -147,6 +149,7 @@ def run(
     progress: bool = True,
     stop_after_env_steps: int | None = None,
     after_chunk=None,
+    wandb: WandbSettings | None = None,
 ) -> list[dict]:
     """Train ``num_seeds`` seeds of ``cfg`` in one vmapped program. Returns every metrics record
     (one per seed and evaluation), which are also appended to ``workdir/metrics.jsonl``.
@@ -159,8 +162,12 @@ def run(
     A seed whose losses or parameters become non-finite is frozen; its later records say when and
     what and carry its last evaluation before the crash (see ``_Divergence``).
     ``DivergenceError`` is raised only when every seed has diverged.
+
+    ``wandb``: also send the records to Weights & Biases (training.wandb_log), one W&B run per
+    seed; needs a ``workdir``.
     """
-    return run_points([Point(cfg, workdir)], num_seeds, (), resume, progress, stop_after_env_steps, after_chunk)[0]
+    return run_points([Point(cfg, workdir)], num_seeds, (), resume, progress, stop_after_env_steps, after_chunk,
+                      wandb)[0]
 
 
 def run_points(
@@ -171,6 +178,7 @@ def run_points(
     progress: bool = True,
     stop_after_env_steps: int | None = None,
     after_chunk=None,
+    wandb: WandbSettings | None = None,
 ) -> list[list[dict]]:
     """Train ``num_seeds`` seeds of every point in ONE vmapped program: the points' configs may
     differ only in the ``carried`` keys (training.hyperparams), whose values ride in the train
@@ -182,8 +190,12 @@ def run_points(
     base = points[0].cfg
     validate(base)
     _check_same_program(points, carried)
+    if wandb is not None:
+        if any(p.workdir is None for p in points):
+            raise ValueError("W&B logging needs a workdir (it sends what metrics.jsonl records)")
+        check_wandb()
     with matmul_precision(base.matmul_precision):
-        return _run(points, num_seeds, tuple(carried), resume, progress, stop_after_env_steps, after_chunk)
+        return _run(points, num_seeds, tuple(carried), resume, progress, stop_after_env_steps, after_chunk, wandb)
 
 
 def _check_same_program(points: list[Point], carried) -> None:
@@ -214,10 +226,10 @@ def estimate_memory(cfg, driver, keys, hparams=None) -> tuple[str, dict]:
     return memory_report(abstract, len(keys), cfg.replay_capacity, row_bytes)
 
 
-def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, after_chunk) -> list[list[dict]]:
+def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, after_chunk, wandb=None) -> list[list[dict]]:
     """The schedule: open the batch (fresh or from its newest checkpoint), then per chunk train,
     let the run hooks reshape the agent, and at evaluation points record and checkpoint."""
-    job = _Run.open(points, num_seeds, carried, resume, progress)
+    job = _Run.open(points, num_seeds, carried, resume, progress, wandb)
     try:
         for index in range(job.done_segments, len(job.segments)):
             start, end, phase, metrics = job.train_chunk(index, after_chunk)
@@ -267,7 +279,7 @@ class _Run:
         self.driver = None
 
     @classmethod
-    def open(cls, points, num_seeds, carried, resume, progress) -> "_Run":
+    def open(cls, points, num_seeds, carried, resume, progress, wandb=None) -> "_Run":
         if num_seeds < 1:
             raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
         cfg = points[0].cfg
@@ -276,7 +288,7 @@ class _Run:
         if devices.multi_process() and (run_hooks.reshapes(cfg) or is_host_env_name(cfg.env.name)):
             raise ValueError("runs over several processes (jax.distributed) need on-device envs and no run hook that "
                              "reshapes the agent, such as pruning (reshaping reads the whole state on one host)")
-        job = cls(points, num_seeds, carried, Outputs(points, num_seeds, resume), progress)
+        job = cls(points, num_seeds, carried, Outputs(points, num_seeds, resume, wandb), progress)
         try:
             job._start(resume)
         except BaseException:

@@ -32,7 +32,8 @@ def seed_dir(run_dir: str, seed: int) -> str:
     return os.path.join(run_dir, SUBDIR, f"seed_{seed}")
 
 
-def _scalars(record: dict) -> dict[str, float]:
+def scalars(record: dict) -> dict[str, float]:
+    """The record's numeric keys but seed and env_steps, as floats (booleans 0/1)."""
     out = {}
     for key, value in record.items():
         # bool is a Real; numpy's bool is not, and a record built before JSON may hold one
@@ -43,7 +44,7 @@ def _scalars(record: dict) -> dict[str, float]:
 
 
 def _event(record: dict) -> event_pb2.Event:
-    values = [summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in _scalars(record).items()]
+    values = [summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in scalars(record).items()]
     return event_pb2.Event(wall_time=time.time(), step=int(record["env_steps"]),
                            summary=summary_pb2.Summary(value=values))
 
