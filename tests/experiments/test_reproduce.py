@@ -69,7 +69,7 @@ def test_two_shards_make_the_unsharded_table(xinet_full, tmp_path, capsys):
     assert capsys.readouterr().err.count("finished earlier, skipped") == 2
 
 
-def test_an_interrupted_cell_resumes_to_the_same_scores(xinet_full, tmp_path, capsys):
+def test_an_interrupted_cell_resumes_and_keeps_what_was_written(xinet_full, tmp_path, capsys):
     out = str(tmp_path / "interrupted")
     table = paper_table("xinet_table3")
     (cell,) = [c for c in table.cells if c.id == "sac__hopper"]
