@@ -92,11 +92,12 @@ def load_run(workdir: str, label: str, survivors_only: bool = False) -> Run:
                diverged)
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
+def flatten(d: dict, prefix: str = "") -> dict:
+    """{'a.b': value} for a nested dict {'a': {'b': value}} (config.json's keys, dotted)."""
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
+            out.update(flatten(v, f"{prefix}{k}."))
         else:
             out[prefix + k] = v
     return out
@@ -108,10 +109,10 @@ def config_differences(run: Run) -> dict:
     the run predates are not differences."""
     base = run.name.split("/")[0]  # a grid point GRID/POINT differs from its grid's base by the point
     try:
-        named = _flatten(json.loads(get_config(base).to_json_best_effort()))
+        named = flatten(json.loads(get_config(base).to_json_best_effort()))
     except ValueError:  # a config name this code no longer has
         return {}
-    saved = _flatten(run.config)
+    saved = flatten(run.config)
     return {k: v for k, v in saved.items() if k != "name" and k in named and named[k] != v}
 
 

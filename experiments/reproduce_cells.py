@@ -19,6 +19,7 @@ import ml_collections
 from experiments.configs import get_config
 from experiments.overrides import apply_override
 from experiments.paper_tables import Cell, PaperTable
+from experiments.report_runs import flatten
 from largerl_jax.training import validate
 
 DONE_FILE = "DONE"
@@ -125,16 +126,8 @@ def cell_status(out: str, cell: Cell) -> str:
 def config_overrides(name: str, cfg) -> list[str]:
     """``--config.KEY=VALUE`` flags that turn config ``name`` into ``cfg`` (its scaled and
     overridden cell config), for the worker process."""
-    def flat(d, prefix=""):
-        out = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(flat(v, f"{prefix}{k}."))
-            else:
-                out[prefix + k] = v
-        return out
-
-    base, mine = flat(json.loads(get_config(name).to_json_best_effort())), flat(json.loads(cfg.to_json_best_effort()))
+    base = flatten(json.loads(get_config(name).to_json_best_effort()))
+    mine = flatten(json.loads(cfg.to_json_best_effort()))
     return [f"--config.{k}={v if isinstance(v, str) else repr(v)}" for k, v in sorted(mine.items()) if base.get(k) != v]
 
 
