@@ -23,6 +23,7 @@ class Run:
     mean_return: np.ndarray  # [evals] eval_return averaged over the seeds (NaN: every seed diverged)
     grad_steps: np.ndarray  # [evals] gradient steps at each evaluation
     diverged: np.ndarray = None  # [evals] seeds diverged by each evaluation (their score: the last before)
+    values: np.ndarray = None  # [evals, seeds] each seed's eval_return (NaN: no value)
 
     @property
     def name(self) -> str:
@@ -85,11 +86,13 @@ def load_run(workdir: str, label: str, survivors_only: bool = False) -> Run:
         curve = load_curve(workdir, "env_steps", survivors_only=survivors_only)
         env_steps, mean = np.asarray(curve["x"]), np.asarray(curve["mean"], dtype=np.float64)
         diverged = np.asarray(curve["diverged"], dtype=np.int64)
+        values = curve["values"]
     except (FileNotFoundError, ValueError):  # started, not evaluated yet
         env_steps, mean, diverged = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+        values = np.zeros((0, num_seeds))
     grad = {r["env_steps"]: r.get("grad_steps", -1) for r in read_records(workdir)} if len(env_steps) else {}
     return Run(workdir, label, config, num_seeds, env_steps, mean, np.array([grad[s] for s in env_steps], dtype=np.int64),
-               diverged)
+               diverged, values)
 
 
 def flatten(d: dict, prefix: str = "") -> dict:

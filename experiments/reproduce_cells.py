@@ -23,9 +23,8 @@ from experiments.report_runs import flatten
 from largerl_jax.training import validate
 
 DONE_FILE = "DONE"
-# What --scale multiplies: the run's budget and cadences (env steps) and the agent phases that
-# count updates (OFENet pre-training, the XiNet gates' fixed phase), each where a config has it.
-SCALED_ENV_STEPS = ("total_env_steps", "warmup_env_steps", "log_every_env_steps", "eval_every_env_steps")
+# What --scale multiplies besides the run's budget and cadences (scale_budget): the agent phases
+# that count updates (OFENet pre-training, the XiNet gates' fixed phase), where a config has them.
 SCALED_UPDATES = ("agent.ofenet.pretrain_updates", "agent.pruning.warmup_updates")
 
 
@@ -45,7 +44,7 @@ def _parent_has(cfg, dotted: str) -> bool:
 
 
 def scale_budget(cfg, factor: float) -> None:
-    """Multiplies SCALED_ENV_STEPS by ``factor`` in place, each rounded to a multiple of the env
+    """Multiplies total, warm-up, log and evaluation env steps by ``factor`` in place, each rounded to a multiple of the env
     count (at least one iteration; the warm-up at least a batch), keeps the checkpoint cadence a
     multiple of the evaluation cadence, and scales SCALED_UPDATES (at least 0)."""
     if factor == 1.0:

@@ -15,13 +15,11 @@ import dataclasses
 import json
 import math
 import os
-import warnings
 
 import numpy as np
 
-from experiments.curves import load_curve, read_records
 from experiments.paper_tables import Cell, PaperTable
-from experiments.report_runs import read_config
+from experiments.report_runs import load_run
 from experiments.reproduce_cells import cell_dir
 from experiments import score_stats
 
@@ -49,27 +47,18 @@ class CellResult:
 def cell_result(cell: Cell, folder: str, table: PaperTable, survivors_only: bool = False) -> CellResult:
     if not os.path.exists(os.path.join(folder, "config.json")):
         return CellResult(cell, None)
-    config, seeds = read_config(folder)
-    res = CellResult(cell, folder, os.path.exists(os.path.join(folder, "DONE")), seeds)
-    try:
-        curve = load_curve(folder, "env_steps", survivors_only=survivors_only)
-    except (FileNotFoundError, ValueError):  # started, not evaluated yet
-        return res
-    xs = np.asarray(curve["x"])
-    grad = {r["env_steps"]: r.get("grad_steps", -1) for r in read_records(folder)}
-    trained = np.array([grad.get(int(x), -1) != 0 for x in xs])
-    eligible = trained & (xs >= table.score.from_fraction * float(config["total_env_steps"]))
-    values = curve["values"]
-    i = score_stats.pick_evaluation(values, eligible, table.score)
+    run = load_run(folder, cell.id, survivors_only)
+    res = CellResult(cell, folder, os.path.exists(os.path.join(folder, "DONE")), run.num_seeds)
+    # as the report's tables: evaluations after the first gradient step, in the score's window
+    eligible = (run.grad_steps != 0) & (run.env_steps >= table.score.from_fraction * run.total_env_steps)
+    i = score_stats.pick_evaluation(run.values, eligible, table.score)
     if i is None:
         return res
-    res.env_steps = int(xs[i])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res.ours = float(np.nanmean(values[i]))
-    res.ci = score_stats.bootstrap_interval(values, eligible, table.score)
-    res.per_seed = [float(v) for v in values[i]]
-    res.diverged = int(curve["diverged"][i])
+    res.env_steps = int(run.env_steps[i])
+    res.ours = float(run.mean_return[i])
+    res.ci = score_stats.bootstrap_interval(run.values, eligible, table.score)
+    res.per_seed = [float(v) for v in run.values[i]]
+    res.diverged = int(run.diverged[i])
     return res
 
 
