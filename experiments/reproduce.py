@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
         if not args.scale > 0:
             raise ValueError(f"--scale must be positive, got {args.scale}")
+        if args.measure_iterations < 1:
+            raise ValueError(f"--measure-iterations must be at least 1, got {args.measure_iterations}")
         shard = None if args.shard is None else cells_mod.parse_shard(args.shard)
         patterns = None if args.cells is None else [p.strip() for p in args.cells.split(",") if p.strip()]
         selected = cells_mod.select(table, patterns, shard)

@@ -135,6 +135,7 @@ def test_bjorck_table_smoke_from_pixels(tmp_path):
     (["ota_table1", "--cells=hopper__sac_ours", "--set=agent.no_such_key=1"], "no selected cell's config has this key"),
     (["ota_table1", "--scale=0"], "--scale must be positive"),
     (["ota_table1", "--seeds=0"], "--seeds must be at least 1"),
+    (["ota_table1", "--dry-run", "--measure-iterations=0"], "--measure-iterations must be at least 1"),
     (["ota_table1", "--suite=pixels_"], "table ota_table1 has suites"),
     (["ota_table1", "--cells=hopper__sac_ours", "--set=total_env_steps=7"], "cell hopper__sac_ours"),
 ])
