@@ -12,11 +12,23 @@ between sessions, so every session still compiles every distinct program once. A
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import tempfile
 
 import pytest
+
+# XLA:CPU's backend at its lowest optimisation level: the suite's programs are tiny and compiled
+# once, so LLVM's optimisation is time spent for nothing (measured on the 2-core dev VM,
+# 2026-12-06: a tiny MJX inverted_pendulum run 109 s -> 86 s; the nine golden reference runs
+# 605 s -> 267 s). Float results differ in the last bits (FMA contraction and vectorised
+# reductions), so the golden records keep a set computed under exactly these flags
+# (tests/golden/records/*-o0); benchmarks and experiments compile at XLA's default level. A
+# user's own XLA_FLAGS are respected (the golden test then looks for a set made under them).
+TEST_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
 
 _OWN_CACHE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
 if _OWN_CACHE:
@@ -32,16 +44,38 @@ def pytest_sessionfinish(session, exitstatus):
         shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Whole files per xdist worker (``--dist loadgroup``: a file is its own group), so that a
-    module's fixtures are built once; a module that shares a session fixture with another (a
-    finished golden run, ``case_run``) names a common group instead, and those files then run
-    in one worker, which builds the fixture once. (Before xdist's own hook, which reads the
-    groups.)"""
-    for item in items:
-        if not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+# A module that shares a session fixture with other modules (a finished golden run, ``case_run``)
+# says so at its top level: ``pytestmark = pytest.mark.xdist_group("NAME")``.
+_SHARED_GROUP = re.compile(r"""^pytestmark\s*=\s*pytest\.mark\.xdist_group\(\s*["']([^"']+)["']\s*\)""", re.M)
+
+
+@functools.cache
+def _file_group(path: str) -> str:
+    """The unit of work a test file belongs to: its shared group if it declares one, else itself."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = _SHARED_GROUP.search(f.read())
+    except OSError:
+        found = None
+    return f"group:{found.group(1)}" if found else path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files per xdist worker, and the files of one shared group in one worker, so that a
+    module's fixtures (one compiled MJX rollout, one finished grid) and a group's session fixture
+    are built once. Not xdist's own ``--dist loadgroup``: with pytest 9 it groups nothing
+    (xdist 3.8 marks a group by rewriting ``item._nodeid``, which pytest 9 no longer reads), so
+    every test went to whichever worker was free and each worker rebuilt the module fixtures of
+    the tests it got (measured: the grid fixture, 143 s, built twice per run)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    rootdir = str(config.rootpath)
+
+    class FileGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _file_group(os.path.join(rootdir, nodeid.split("::", 1)[0]))
+
+    return FileGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,13 @@ class Agent:
         agent); gated critics run with their evaluation masks. Pixel agents: the inputs are the
         un-augmented stacks (the critic's encoder is part of the probed critic); the target is
         update's, averaged over its shifted next-observation copies.
+    export(p, state, x) -> (name, act_dim), optional: the deterministic action as ops of an export
+        program (``largerl_jax.export``; the ops of the standard layers: networks.export_ops)
+        reading the op named ``x`` (the observation); the name of the op that makes the action.
+        An agent without it cannot be exported (``experiments.export`` says so)
+    export_gates(state) -> {torso path: [scale or None per maskable layer]}, optional: the
+        evaluation-mode gate scales (pi * alive) of a pruned agent's acting torsos, which an
+        export multiplies in; None or {} for an agent without gates
     """
 
     name: str
@@ -82,3 +89,5 @@ class Agent:
     frame_stack: int | None = None
     gate_widths: Callable | None = None
     critic_probe: Callable | None = None
+    export: Callable | None = None
+    export_gates: Callable | None = None

@@ -27,6 +27,7 @@ import numpy as np
 
 from largerl_jax.features import (
     check_predict_dims,
+    export_phi_s,
     init_ofenet,
     num_layers,
     ofenet_dims,
@@ -121,6 +122,17 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> interface.Agent:
         nets["ofenet"] = (state.ofe.module, state.ofe.net.variables())
         return nets
 
+    def export(p, state, x):
+        # the policy reads z_s = phi_s(obs): OFENet's phi_s goes first, then the inner agent's policy
+        return inner.export(p, state.agent, export_phi_s(p, state.ofe.module, state.ofe.net.variables(), x))
+
+    def export_gates(state):
+        scales = dict((inner.export_gates(state.agent) if inner.export_gates else None) or {})
+        if state.ofe.gates is not None:
+            n_s, _ = num_layers(state.ofe.module)
+            scales["ofenet/phi_s"] = [np.asarray(m) for m in gating.eval_masks(state.ofe.gates)[:n_s]]
+        return scales or None
+
     return interface.Agent(
         name=f"{inner.name}+ofenet",
         init=init,
@@ -131,6 +143,8 @@ def with_ofenet(make_inner, cfg, obs_dim: int, act_dim: int) -> interface.Agent:
         aux_update=aux_update,
         optional_metrics=inner.optional_metrics,
         critic_probe=critic_probe,
+        export=export if inner.export is not None else None,
+        export_gates=export_gates,
     )
 
 

@@ -12,7 +12,7 @@ from largerl_jax.agents.configs import COMMON_CARRIED, sac_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
 from largerl_jax.agents.feature_view import RAW
-from largerl_jax.networks import GaussianPolicy, QNetwork, tanh_gaussian_mode, tanh_gaussian_sample
+from largerl_jax.networks import GaussianPolicy, QNetwork, export_policy, tanh_gaussian_mode, tanh_gaussian_sample
 
 
 @struct.dataclass
@@ -112,7 +112,11 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(z_sa,),
                                   target=td_target(state, batch, k_next, view))
 
-    return interface.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe)
+    def export(p, state: SACState, x):
+        return export_policy(p, state.actor.module, state.actor.variables(), "actor", x)
+
+    return interface.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe,
+                           export=export)
 
 
 def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:

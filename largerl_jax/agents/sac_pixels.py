@@ -29,7 +29,7 @@ from largerl_jax.agents.sac import SACState, finish_update, initial_state
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample
 from largerl_jax.networks.augment import random_shift
 from largerl_jax.networks.encoder import PixelConvs
-from largerl_jax.networks.pixel_heads import PixelActor, PixelCritic
+from largerl_jax.networks.pixel_heads import PixelActor, PixelCritic, export_pixel_actor
 
 FRAME_SHAPE = (84, 84, 3)
 
@@ -143,8 +143,12 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
         return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(),
                                   inputs=(batch.obs, batch.action), target=td_target(state, batch, k_aug_next, k_next))
 
+    def export(p, state: SACState, x):
+        # the actor reads the critic's convs (gradient stopped), so the export carries them
+        return export_pixel_actor(p, state.actor.module, state.actor.variables(), state.critic.variables(), x)
+
     return interface.Agent(name="sac_pixels", init=init, act=act, update=update, networks=networks,
-                        frame_stack=cfg.frame_stack, critic_probe=critic_probe)
+                        frame_stack=cfg.frame_stack, critic_probe=critic_probe, export=export)
 
 
 FAMILY = register_agent(AgentFamily(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -20,7 +21,7 @@ from largerl_jax.agents import interface, td
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_v1_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
-from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, tanh_gaussian_mode, tanh_gaussian_sample, trainable
+from largerl_jax.networks import GaussianPolicy, QNetwork, VNetwork, export_policy, tanh_gaussian_mode, tanh_gaussian_sample, trainable
 from largerl_jax.pruning import gated
 from largerl_jax.pruning import gates as gating
 from largerl_jax.pruning.agent_shrink import GatedNetworks
@@ -224,9 +225,18 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
         return {"pi": gated.first_width(state.gates["actor"]), "V": gated.first_width(state.gates["value"]),
                 "Q1": q[0], "Q2": q[1] if q.shape[0] > 1 else q[0] * 0}
 
+    def export(p, state: SACV1State, x):
+        return export_policy(p, state.actor.module, state.actor.variables(), "actor", x)
+
+    def export_gates(state: SACV1State):
+        """The policy's evaluation-mode gate scales, which an exported policy multiplies in."""
+        if state.gates is None:
+            return None
+        return {"actor/torso": [np.asarray(m) for m in gating.eval_masks(state.gates["actor"])]}
+
     return interface.Agent(
         name="sac_v1", init=init, act=act, update=update, networks=networks, gate_widths=gate_widths if pruned else None,
-        critic_probe=critic_probe,
+        critic_probe=critic_probe, export=export, export_gates=export_gates,
     )
 
 

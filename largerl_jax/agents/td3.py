@@ -13,7 +13,7 @@ from largerl_jax.agents.configs import COMMON_CARRIED, td3_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
 from largerl_jax.agents.feature_view import RAW
-from largerl_jax.networks import DeterministicPolicy, QNetwork
+from largerl_jax.networks import DeterministicPolicy, QNetwork, export_policy
 
 
 @struct.dataclass
@@ -130,9 +130,12 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         return interface.CriticProbe(module=critic, variables=networks(state)["critic"][1], inputs=(z_sa,),
                                   target=td_target(state, batch, key, view))
 
+    def export(p, state: TD3State, x):
+        return export_policy(p, actor, networks(state)["actor"][1], "actor", x)
+
     return interface.Agent(
         name="td3", init=init, act=act, update=update, networks=networks, optional_metrics=("actor_loss",),
-        critic_probe=critic_probe,
+        critic_probe=critic_probe, export=export,
     )
 
 

@@ -11,7 +11,7 @@ from largerl_jax.features.config import (
     ofenet_config,
     validate_ofenet_config,
 )
-from largerl_jax.features.ofenet import OFENet, ofenet_dims, phi_s_torso_config, phi_sa_torso_config
+from largerl_jax.features.ofenet import OFENet, export_phi_s, ofenet_dims, phi_s_torso_config, phi_sa_torso_config
 from largerl_jax.features.pretrain import pretrain_ofenet
 from largerl_jax.features.state import (
     OFEState,
@@ -34,6 +34,7 @@ __all__ = [
     "init_ofenet",
     "ofenet_config",
     "ofenet_dims",
+    "export_phi_s",
     "num_layers",
     "ofenet_update",
     "ofexinet_update",

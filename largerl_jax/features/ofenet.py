@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.features.config import check_predict_dims, freeze_ofenet_config, validate_ofenet_config
-from largerl_jax.networks import Torso, kernel_initializer, torso_config, torso_out_dim
+from largerl_jax.networks import Torso, export_ops, kernel_initializer, torso_config, torso_out_dim
+from largerl_jax.networks.torso_export import export_torso
 
 
 def phi_s_torso_config(cfg):
@@ -94,3 +95,11 @@ class OFENet(nn.Module):
         z_s = self.state_features(obs, train=train, masks_s=masks_s)
         z_sa = self.state_action_features(z_s, action, train=train, masks_sa=masks_sa)
         return z_s, z_sa, self.predict(z_sa)
+
+
+def export_phi_s(p, module: OFENet, variables, x: str) -> str:
+    """z_s = phi_s(obs) as export ops (batch norm with its running statistics): all a policy
+    reading OFENet's features needs of it (never phi_sa, the predictor or the target copy)."""
+    if not isinstance(module, OFENet):
+        raise ValueError(f"cannot export feature network of type {type(module).__name__}")
+    return export_torso(p, phi_s_torso_config(module.cfg), export_ops.child(variables, "phi_s"), "ofenet/phi_s", x)

@@ -15,7 +15,7 @@ from largerl_jax.networks.config import (
 )
 from largerl_jax.networks.arch import Arch, arch_names, get_arch, register_arch
 from largerl_jax.networks.layers import kernel_initializer
-from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork
+from largerl_jax.networks.heads import DeterministicPolicy, GaussianPolicy, QNetwork, VNetwork, export_policy
 from largerl_jax.networks.param_table import format_param_table, param_table, total_params
 from largerl_jax.networks.singular_values import dense_singular_values
 from largerl_jax.networks.spectral_norm import SNDense, power_iteration, sigma_from_u
@@ -35,6 +35,7 @@ __all__ = [
     "SPECTRAL_NORMS",
     "DeterministicPolicy",
     "GaussianPolicy",
+    "export_policy",
     "QNetwork",
     "SNDense",
     "Torso",

@@ -2,8 +2,9 @@
 architectures' ``export`` functions (the program and its format: ``largerl_jax.export``).
 
 A program ``p`` has ``p.array(key, value) -> name`` (a named float32 array),
-``p.op(kind, *inputs, **attrs) -> name`` and ``p.slot(key) -> name`` (the name of an optional
-array that may be absent from the file). Variables ``v`` are one module's collections
+``p.op(kind, *inputs, **attrs) -> name``, ``p.slot(key) -> name`` (the name of an optional
+array that may be absent from the file) and ``p.gate_slots`` ({torso path: width of each
+maskable layer}, filled by ``torso_export.export_torso``). Variables ``v`` are one module's collections
 ({'params': ..., 'batch_stats': ..., 'spectral': ...})."""
 from __future__ import annotations
 
@@ -66,3 +67,4 @@ def hidden(p, cfg, v: Mapping, key: str, i: int, x: str) -> str:
     if cfg.batch_norm:
         y = batch_norm(p, child(v, f"{name}_norm"), f"{key}/{name}_norm", y, cfg.bn_epsilon)
     return gate(p, key, i, p.op(cfg.activation, y))
+

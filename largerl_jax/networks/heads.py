@@ -11,9 +11,11 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from largerl_jax.networks import export_ops
 from largerl_jax.networks.config import freeze_torso_config
 from largerl_jax.networks.layers import output_layer
 from largerl_jax.networks.torso import Masks, Torso
+from largerl_jax.networks.torso_export import export_torso
 
 
 class _Head(nn.Module):
@@ -127,3 +129,16 @@ class QNetwork(_Head):
             axis_size=self.num_q,
         )
         return members(self.torso, train, penultimate, name="ensemble")(x, None if masks is None else list(masks))
+
+
+def export_policy(p, module, variables, key: str, x: str) -> tuple[str, int]:
+    """The deterministic action of a GaussianPolicy (tanh of the mean) or a DeterministicPolicy
+    (tanh of the output layer) as export ops (``export_ops``) reading ``x``: (the action's name,
+    act_dim). The ``export`` of every agent whose actor is one of these heads."""
+    if not isinstance(module, (GaussianPolicy, DeterministicPolicy)):
+        raise ValueError(f"cannot export a policy head of type {type(module).__name__}")
+    h = export_torso(p, module.torso, export_ops.child(variables, "torso"), f"{key}/torso", x)
+    # a Gaussian's mean and log_std are the two halves of 'out' (jnp.split): keep the mean's
+    columns = module.act_dim if isinstance(module, GaussianPolicy) else None
+    out = export_ops.dense(p, export_ops.child(variables, "out"), f"{key}/out", h, columns=columns)
+    return p.op("tanh", out), int(module.act_dim)

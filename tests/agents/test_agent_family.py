@@ -16,7 +16,7 @@ from largerl_jax.agents import AgentFamily, agent_family, register_agent
 from largerl_jax.agents.interface import Agent
 from largerl_jax.agents.td import bootstrap_target, td_loss, td_priority
 from largerl_jax.agents.feature_view import RAW
-from largerl_jax.networks import DeterministicPolicy, QNetwork, torso_config, trainable
+from largerl_jax.networks import DeterministicPolicy, QNetwork, export_policy, torso_config, trainable
 from largerl_jax.training import run, run_config, run_points, validate
 from largerl_jax.training.hyperparams import CARRIED
 from largerl_jax.training.outputs import Point
@@ -82,7 +82,10 @@ def make_ddpg(cfg, obs_dim, act_dim, sa_dim=None):
     def networks(state):
         return {"actor": (actor, state.actor.variables()), "critic": (critic, state.critic.variables())}
 
-    return Agent(name="toy_ddpg", init=init, act=act, update=update, networks=networks)
+    def export(p, state, x):
+        return export_policy(p, actor, state.actor.variables(), "actor", x)
+
+    return Agent(name="toy_ddpg", init=init, act=act, update=update, networks=networks, export=export)
 
 
 FAMILY = register_agent(AgentFamily(

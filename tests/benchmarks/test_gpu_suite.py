@@ -170,22 +170,24 @@ def test_plan_order_and_selection(tmp_path):
 # ---------------------------------------------------------------- end to end on MJX Ant
 
 def test_dry_run_end_to_end(tmp_path):
-    """run.sh --dry-run on MJX Ant at toy sizes, cut to three MJX compiles: the main job's
-    throughput at S=1 (its shrinking overrides must validate), collection at 8 envs, and an
-    injected failing ant_sac step; every output file must be there and parse. (The full dry
-    run, `bash benchmarks/gpu/run.sh --dry-run`, adds S=2, N=16 and ant_sac: ~4 minutes.)"""
+    """run.sh --dry-run at toy sizes, cut to two MJX compiles: the main job's throughput on Ant at
+    S=1 (its shrinking overrides must validate), collection at 8 envs of the small
+    inverted_pendulum (--collect-env; the Ant step is compiled once already, by the main job), and
+    an injected failing ant_sac step; every output file must be there and parse. (The full dry
+    run, `bash benchmarks/gpu/run.sh --dry-run`, adds S=2, N=16, ant_sac and Ant collection:
+    ~4 minutes.)"""
     out = tmp_path / "out"
     env = dict(os.environ, OUT=str(out), PYTHON=sys.executable)
     t0 = time.perf_counter()
     proc = subprocess.run(
         ["bash", os.path.join(GPU_DIR, "run.sh"), "--dry-run", "--only",
-         "probe,ant_sac_ofe@1,collect@8,ant_sac@99", "--inject-failure"],
+         "probe,ant_sac_ofe@1,collect@8,ant_sac@99", "--collect-env=inverted_pendulum", "--inject-failure"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = out / "gpu"
     files = sorted(os.listdir(d))
-    assert files == ["collect-ant.json", "gpu_results.md", "log.txt", "summary.json",
+    assert files == ["collect-inverted_pendulum.json", "gpu_results.md", "log.txt", "summary.json",
                      "throughput-ant_sac.json", "throughput-ant_sac_ofe.json"], files
     summary = json.load(open(d / "summary.json"))
     status = {s["name"]: s["status"] for s in summary["steps"]}
@@ -200,11 +202,11 @@ def test_dry_run_end_to_end(tmp_path):
     assert ofe["num_envs"] == 8 and "--config.agent.ofenet.units=8" in ofe["command"] and not ofe["failures"]
     sac = json.load(open(d / "throughput-ant_sac.json"))
     assert sac["results"] == [] and [f["seeds"] for f in sac["failures"]] == [99]
-    col = json.load(open(d / "collect-ant.json"))
+    col = json.load(open(d / "collect-inverted_pendulum.json"))
     (row,) = col["results"]
-    assert row["num_envs"] == 8 and row["env_steps_per_s"] > 0 and col["env"] == "ant"
+    assert row["num_envs"] == 8 and row["env_steps_per_s"] > 0 and col["env"] == "inverted_pendulum"
     md = (d / "gpu_results.md").read_text()
-    assert "DRY RUN" in md and "## ant_sac_ofe training throughput" in md and "## ant collection" in md
+    assert "DRY RUN" in md and "## ant_sac_ofe training throughput" in md and "## inverted_pendulum collection" in md
     assert "unknown config key 'no_such_key'" in md
     # ant_sac@1,2 and N=16 were not selected: both targets are reported, as unmeasured
     assert TARGET_LINE.findall(md) == ["UNMEASURED", "UNMEASURED"]

@@ -104,7 +104,7 @@ def _disk_full(tmp_path, finished_run, monkeypatch, capsys):
 
 
 def _seeds_vs_devices(tmp_path, finished_run, monkeypatch, capsys):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2".strip(), "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.run", *TINY, "--seeds=3", f"--workdir={tmp_path}/run"],
         capture_output=True, text=True, env=env, timeout=300,

@@ -149,7 +149,7 @@ def _cli(extra, env=None):
 
 
 def test_four_device_sharded_grid_equals_the_unsharded_one(grid_dir, tmp_path):
-    proc = _cli(["--seeds=2", f"--workdir={tmp_path / 's'}"], {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    proc = _cli(["--seeds=2", f"--workdir={tmp_path / 's'}"], {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()})
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
     for name in SCALAR_POINTS:

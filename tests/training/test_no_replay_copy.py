@@ -56,7 +56,8 @@ def _tiny_pendulum(num_envs: int, prioritized: bool):
 
 
 @pytest.mark.parametrize("prioritized", [False, True], ids=["uniform", "per"])
-@pytest.mark.parametrize("num_seeds,num_envs", [(1, 1), (2, 1), (1, 4)])
+# one seed and one env, then several of both in one program (vmapped seeds, batched envs)
+@pytest.mark.parametrize("num_seeds,num_envs", [(1, 1), (2, 4)])
 def test_device_loop_updates_replay_in_place(prioritized, num_seeds, num_envs):
     audit = _audit(_tiny_pendulum(num_envs, prioritized), num_seeds)
     assert audit.ok, audit
