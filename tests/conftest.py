@@ -69,11 +69,24 @@ def pytest_xdist_make_scheduler(config, log):
     the tests it got (measured: the grid fixture, 143 s, built twice per run)."""
     from xdist.scheduler import LoadScopeScheduling
 
+    from file_durations import load as load_durations
+
     rootdir = str(config.rootpath)
+    seconds = load_durations()
 
     class FileGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return _file_group(os.path.join(rootdir, nodeid.split("::", 1)[0]))
+
+        def _assign_work_unit(self, node) -> None:
+            # Longest first (tests/file_durations.json; an unknown file: a second per test), so
+            # that the long files overlap rather than one of them running alone at the end.
+            def weight(scope: str) -> float:
+                files = {n.split("::", 1)[0] for n in self.workqueue[scope]}
+                return sum(seconds.get(f, 0.0) for f in files) or float(len(self.workqueue[scope]))
+
+            self.workqueue.move_to_end(max(self.workqueue, key=weight), last=False)
+            super()._assign_work_unit(node)
 
     return FileGroupScheduling(config, log)
 

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.xdist_group("golden")
 
 
 def _tiny():
-    """The golden 'pixels' case: pixels_dmc_cartpole_swingup_mlp2 at 16 units, batch 16, 30-step
+    """The golden 'pixels' case: pixels_dmc_cartpole_swingup_mlp2 at 16 units, batch 8, 30-step
     episodes (60 simulator steps, so training episodes end and restart their stacks), 200 env
     steps, replay 300, with the reference's log-std clip, init and eps pinned (golden.cases)."""
     cfg = case_config("pixels")
     assert (cfg.agent.actor.width, cfg.agent.batch_size, cfg.env.episode_length, cfg.total_env_steps,
-            cfg.replay_capacity) == (16, 16, 60, 200, 300)
+            cfg.replay_capacity) == (16, 8, 60, 200, 300)
     return cfg
 
 
