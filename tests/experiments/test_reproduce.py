@@ -115,7 +115,7 @@ def test_ota_table_smoke_and_dry_run(tmp_path, capsys):
 def test_bjorck_table_smoke_from_pixels(tmp_path):
     out = str(tmp_path / "bjorck")
     args = ["bjorck_table1", f"--out={out}", "--cells=swingup__mlp", "--seeds=2", "--no-progress",
-            "--set=agent.actor.width=16", "--set=agent.critic.width=16", "--set=agent.batch_size=16",
+            "--set=agent.actor.width=16", "--set=agent.critic.width=16", "--set=agent.batch_size=8",
             "--set=env.eval_episodes=1", "--set=env.episode_length=60", "--set=total_env_steps=120",
             "--set=warmup_env_steps=100", "--set=log_every_env_steps=20", "--set=eval_every_env_steps=60",
             "--set=checkpoint_every_env_steps=0", "--set=replay_capacity=200"]

@@ -2,6 +2,7 @@
 kind and torso (batch-norm running statistics and spectral vectors perturbed away from their
 initial values, so those paths matter), applies gate scales where the torso's masks go, refuses
 files of another format version, and loads without JAX."""
+import dataclasses
 import io
 import json
 import os
@@ -164,6 +165,22 @@ def test_gates_must_name_a_torso_and_match_its_widths():
         policy_contents(agent, state, (OBS,), "x", gates={"actor/torso": [None]})
     with pytest.raises(ValueError, match="shape \\(8,\\)"):
         policy_contents(agent, state, (OBS,), "x", gates={"actor/torso": [np.ones(5), None]})
+
+
+def test_an_agent_declares_its_export_or_is_refused():
+    """The writer knows no agent: what goes in the file is the agent's own declaration."""
+    agent = make_agent(_config("sac"), OBS, ACT)
+    state = _random_state(agent)
+    with pytest.raises(ValueError, match="agent 'sac' declares no export"):
+        policy_contents(dataclasses.replace(agent, export=None), state, (OBS,), "x")
+
+    def stops_early(p, s, x):  # a declaration whose last op is not the action
+        name, act_dim = agent.export(p, s, x)
+        p.op("relu", name)
+        return name, act_dim
+
+    with pytest.raises(ValueError, match="must end with the op that makes the action"):
+        policy_contents(dataclasses.replace(agent, export=stops_early), state, (OBS,), "x")
 
 
 def test_file_keys_and_unknown_versions_are_refused(tmp_path):
