@@ -25,7 +25,7 @@ from benchmarks.package_versions import package_versions
 from benchmarks.report_io import peak_memory, write_report
 from experiments.configs import get_config, grid_points, grids
 from largerl_jax.training import run, run_points
-from largerl_jax.training.outputs import Point
+from largerl_jax.training.run_files.outputs import Point
 
 
 def _final(records: list[dict], index: int = -1) -> list[float]:

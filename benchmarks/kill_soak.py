@@ -36,7 +36,7 @@ from importlib.metadata import version
 
 from benchmarks import kill_moments as km
 from benchmarks import killable_run as kr
-from largerl_jax.training.checkpoint import SLOW_WRITE_ENV
+from largerl_jax.training.run_files.checkpoint import SLOW_WRITE_ENV
 
 _RESUMED = re.compile(r"checkpoint: resuming from step (\d+)")
 _TORN = re.compile(r"checkpoint: skipping torn step (\d+)")

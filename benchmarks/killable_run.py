@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from largerl_jax.training.checkpoint import MARKER
+from largerl_jax.training.run_files.checkpoint import MARKER
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ORBAX_TMP = re.compile(r"^(\d+)\.orbax-checkpoint-tmp")

@@ -59,7 +59,7 @@ def wandb_settings(args, group: str | None = None):
     package is missing, so before any compute."""
     if args.wandb is None:
         return None
-    from largerl_jax.training.wandb_log import WandbSettings, check_available  # noqa: PLC0415  (heavy: after the flags are read)
+    from largerl_jax.training.run_files.wandb_log import WandbSettings, check_available  # noqa: PLC0415  (heavy: after the flags are read)
 
     check_available()
     return WandbSettings(project=args.wandb, group=args.wandb_group or group, entity=args.wandb_entity)

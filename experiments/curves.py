@@ -23,9 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from largerl_jax.training import metrics_io as records_io
-
-
+from largerl_jax.training.run_files import metrics_io as records_io
 def read_records(workdir: str) -> list[dict]:
     path = os.path.join(workdir, "metrics.jsonl")
     if not os.path.exists(path):

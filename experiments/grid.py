@@ -32,7 +32,7 @@ from experiments.cli import add_wandb_flags, config_from_args, wandb_settings
 from experiments.configs import grids, is_grid
 from experiments.overrides import parse_value
 from largerl_jax.training import DiskFullError, DivergenceError, devices, run_points, validate
-from largerl_jax.training.outputs import Point
+from largerl_jax.training.run_files.outputs import Point
 
 DONE_FILE = "DONE"  # in a point's folder once its run finished
 

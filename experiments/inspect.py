@@ -102,8 +102,7 @@ def print_run_counts(workdir: str) -> int:
     import os
 
     from largerl_jax.training.run_folder import saved_config
-    from largerl_jax.training import metrics_io as records
-
+    from largerl_jax.training.run_files import metrics_io as records
     cfg, _ = saved_config(workdir)
     last: dict[int, dict] = {}
     for r in records.read(os.path.join(workdir, "metrics.jsonl")):

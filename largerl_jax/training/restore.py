@@ -17,8 +17,8 @@ from largerl_jax.agents import Agent
 from largerl_jax.replay import Transition
 from largerl_jax.replay.kinds import gather_rows, rows_of
 from largerl_jax.envs.base import EnvSpec
-from largerl_jax.training import metrics_io
-from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.run_files import metrics_io
+from largerl_jax.training.run_files.checkpoint import Checkpointer
 from largerl_jax.training import hyperparams, run_hooks
 from largerl_jax.training.runner import make_driver
 

@@ -15,7 +15,7 @@ import os
 
 import ml_collections
 
-from largerl_jax.training.checkpoint import Checkpointer
+from largerl_jax.training.run_files.checkpoint import Checkpointer
 from largerl_jax.training.config import run_config, validate
 from largerl_jax.training.restore import RestoredAgent, best_seed_index, restore_agent, restore_agent_and_replay
 

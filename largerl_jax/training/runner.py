@@ -23,13 +23,13 @@ from largerl_jax.training.host_loop import HostLoop
 from largerl_jax.training.learner import Learner
 from largerl_jax.training.loop import DeviceLoop, SeedBatchedDeviceLoop
 from largerl_jax.training.memory import check_fits, memory_report
-from largerl_jax.training.outputs import Outputs, Point, config_json
+from largerl_jax.training.run_files.outputs import Outputs, Point, config_json
 from largerl_jax.training import devices, hyperparams, run_hooks
-from largerl_jax.training import workdir as run_workdir
+from largerl_jax.training.run_files import workdir as run_workdir
 from largerl_jax.training.precision import matmul_precision
-from largerl_jax.training.progress import Progress
-from largerl_jax.training.wandb_log import WandbSettings
-from largerl_jax.training.wandb_log import check_available as check_wandb
+from largerl_jax.training.run_files.progress import Progress
+from largerl_jax.training.run_files.wandb_log import WandbSettings
+from largerl_jax.training.run_files.wandb_log import check_available as check_wandb
 
 
 class DivergenceError(RuntimeError):
@@ -163,7 +163,7 @@ def run(
     what and carry its last evaluation before the crash (see ``_Divergence``).
     ``DivergenceError`` is raised only when every seed has diverged.
 
-    ``wandb``: also send the records to Weights & Biases (training.wandb_log), one W&B run per
+    ``wandb``: also send the records to Weights & Biases (training.run_files.wandb_log), one W&B run per
     seed; needs a ``workdir``.
     """
     return run_points([Point(cfg, workdir)], num_seeds, (), resume, progress, stop_after_env_steps, after_chunk,

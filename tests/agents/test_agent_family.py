@@ -19,7 +19,7 @@ from largerl_jax.agents.feature_view import RAW
 from largerl_jax.networks import DeterministicPolicy, QNetwork, export_policy, torso_config, trainable
 from largerl_jax.training import run, run_config, run_points, validate
 from largerl_jax.training.hyperparams import CARRIED
-from largerl_jax.training.outputs import Point
+from largerl_jax.training.run_files.outputs import Point
 
 
 @struct.dataclass

@@ -13,8 +13,7 @@ import pytest
 from jax import monitoring
 
 from experiments import run as run_cli
-from largerl_jax.training import metrics_io
-
+from largerl_jax.training.run_files import metrics_io
 TINY = [
     "--config=pendulum_sac", "--no-progress",
     "--config.agent.actor.width=16", "--config.agent.critic.width=16", "--config.agent.batch_size=64",

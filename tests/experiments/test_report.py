@@ -1,6 +1,6 @@
 """experiments.report on run folders fabricated with known numbers: config.json written as the
 runner writes it (the named config's JSON plus _num_seeds and _package_version), metrics.jsonl
-through training.metrics_io."""
+through training.run_files.metrics_io."""
 import json
 import os
 
@@ -10,9 +10,7 @@ import pytest
 from experiments.configs import get_config
 from experiments.overrides import apply_overrides
 from experiments.report import main as report_main
-from largerl_jax.training import metrics_io as records_io
-
-
+from largerl_jax.training.run_files import metrics_io as records_io
 def _run(path, name, returns, overrides=(), extra=None):
     """A run folder of config ``name``; ``returns`` maps env_steps -> per-seed eval returns."""
     cfg = apply_overrides(get_config(name), list(overrides))

@@ -16,7 +16,7 @@ from experiments.configs import get_config, grid_points
 from largerl_jax.training.run_folder import saved_config
 from largerl_jax import render
 from largerl_jax.envs import make_env
-from largerl_jax.training import metrics_io
+from largerl_jax.training.run_files import metrics_io
 from largerl_jax.training.restore import best_seed_index
 
 TINY = [

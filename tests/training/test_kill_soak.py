@@ -9,8 +9,9 @@ import jax.numpy as jnp
 import pytest
 
 from benchmarks.kill_soak import run_soak
-from largerl_jax.training import metrics_io as records, run
-from largerl_jax.training.checkpoint import MARKED_DIR, MARKER, Checkpointer
+from largerl_jax.training import run
+from largerl_jax.training.run_files import metrics_io as records
+from largerl_jax.training.run_files.checkpoint import MARKED_DIR, MARKER, Checkpointer
 
 
 def _state(scale):

@@ -5,9 +5,7 @@ import subprocess
 import jax
 import pytest
 
-from largerl_jax.training import provenance
-
-
+from largerl_jax.training.run_files import provenance
 def test_collect_records_versions_devices_precision_and_source():
     info = provenance.collect("highest")
     assert set(info["packages"]) == set(provenance.PACKAGES)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from experiments.configs import get_config, list_configs
-from largerl_jax.training.outputs import config_json
+from largerl_jax.training.run_files.outputs import config_json
 from largerl_jax.training.run_folder import config_from_saved, saved_config
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from largerl_jax import replay
-from largerl_jax.training.tensorboard import read_scalars
+from largerl_jax.training.run_files.tensorboard import read_scalars
 from largerl_jax.training import DivergenceError, make_driver, plan_segments, run, run_config, validate
 
 SKIP = {"wall_time_s"}

@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 
-from largerl_jax.training import metrics_io as records_io
-from largerl_jax.training.tensorboard import TensorBoardLog, read_scalars
+from largerl_jax.training.run_files import metrics_io as records_io
+from largerl_jax.training.run_files.tensorboard import TensorBoardLog, read_scalars
 
 
 def _records(seeds=(0, 1, 2), steps=(1000, 2000, 3000)):

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from experiments import run as run_cli
-from largerl_jax.training import WandbSettings, run, wandb_log
-from largerl_jax.training.metrics_io import read
+from largerl_jax.training import WandbSettings, run
+from largerl_jax.training.run_files import wandb_log
+from largerl_jax.training.run_files.metrics_io import read
 
 
 class FakeWandb:

@@ -9,8 +9,7 @@ import json
 import os
 import uuid
 
-from largerl_jax.training import provenance
-
+from largerl_jax.training.run_files import provenance
 CONFIG_FILE = "config.json"
 # Written into config.json beside the config; not part of the experiment's identity.
 META_KEYS = ("_num_seeds", "_package_version")

@@ -1,5 +1,5 @@
 """Weights & Biases, optional (``pip install "largerl-jax[wandb]"``): the scalars TensorBoard
-gets (training.tensorboard: every numeric key of a record, step = env_steps), one W&B run per
+gets (run_files.tensorboard: every numeric key of a record, step = env_steps), one W&B run per
 seed, grouped by run folder (a grid by its grid, a reproduced table by its table), with the run's
 config and provenance attached.
 
@@ -19,7 +19,7 @@ import os
 import re
 from typing import Callable
 
-from largerl_jax.training.tensorboard import scalars
+from largerl_jax.training.run_files.tensorboard import scalars
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,11 +16,11 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.training import devices
-from largerl_jax.training import metrics_io
-from largerl_jax.training import workdir as run_workdir
-from largerl_jax.training.checkpoint import Checkpointer
-from largerl_jax.training.tensorboard import TensorBoardLog
-from largerl_jax.training.wandb_log import WandbLog, WandbSettings
+from largerl_jax.training.run_files import metrics_io
+from largerl_jax.training.run_files import workdir as run_workdir
+from largerl_jax.training.run_files.checkpoint import Checkpointer
+from largerl_jax.training.run_files.tensorboard import TensorBoardLog
+from largerl_jax.training.run_files.wandb_log import WandbLog, WandbSettings
 
 
 @dataclasses.dataclass(frozen=True)
