@@ -9,6 +9,9 @@ cache; removed when the run ends): many tests build the same tiny programs
 than running them (a tiny SAC run: 20 s cold, 3.6 s from the cache, 2026-12-03). Nothing persists
 between sessions, so every session still compiles every distinct program once. A user's own
 ``JAX_COMPILATION_CACHE_DIR`` is respected.
+
+Also here: XLA:CPU flags that compile fast (below), and the pytest-xdist scheduler that keeps a
+file's (or a shared group's) tests in one worker and starts the longest files first.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import shutil
 import tempfile
 
 import pytest
+
+from file_durations import load as load_durations
 
 # XLA:CPU set to compile fast: its backend at the lowest optimisation level and its legacy
 # (non-MLIR) fusion emitters. The suite's programs are tiny and compiled once, so the time LLVM
@@ -71,9 +76,7 @@ def pytest_xdist_make_scheduler(config, log):
     (xdist 3.8 marks a group by rewriting ``item._nodeid``, which pytest 9 no longer reads), so
     every test went to whichever worker was free and each worker rebuilt the module fixtures of
     the tests it got (measured: the grid fixture, 143 s, built twice per run)."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    from file_durations import load as load_durations
+    from xdist.scheduler import LoadScopeScheduling  # only under xdist, which calls this hook
 
     rootdir = str(config.rootpath)
     seconds = load_durations()
