@@ -24,19 +24,15 @@ import tempfile
 import pytest
 
 from file_durations import load as load_durations
+from xla_test_flags import FAST_COMPILE
 
-# XLA:CPU set to compile fast: its backend at the lowest optimisation level and its legacy
-# (non-MLIR) fusion emitters. The suite's programs are tiny and compiled once, so the time LLVM
-# and the MLIR emitters spend optimising them is time spent for nothing. Measured on the 2-core
-# dev VM, 2026-12-06, a tiny MJX inverted_pendulum run (tests/training/test_runner.py's): 109 s
-# at XLA's defaults, 86 s at the lowest level, 61 s with the old emitters too (its four programs
-# compile in 27 s instead of 69 s). Float results differ in the last bits (FMA contraction,
-# vectorised reductions), so the golden records keep a set computed from the reference commit
-# under exactly these flags (tests/golden/records/*-fast-compile); benchmarks and experiments
-# compile at XLA's defaults, as do the learning tests (their own processes). A user's own
-# XLA_FLAGS are respected (the golden test then looks for a set made under them).
-TEST_XLA_FLAGS = ("--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
-                  "--xla_cpu_use_fusion_emitters=false")
+# XLA:CPU set to compile fast (xla_test_flags.FAST_COMPILE, measured there). Float results differ
+# in the last bits (FMA contraction, vectorised reductions), so the golden records keep a set
+# computed from the reference commit under exactly these flags
+# (tests/golden/records/*-fast-compile); benchmarks and experiments compile at XLA's defaults, as
+# do the learning tests (their own processes). A user's own XLA_FLAGS are respected (the golden
+# test then looks for a set made under them).
+TEST_XLA_FLAGS = FAST_COMPILE
 os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
 
 _OWN_CACHE = "JAX_COMPILATION_CACHE_DIR" not in os.environ

@@ -14,6 +14,7 @@ from experiments.reproduce_cells import cell_config, cell_dir, scale_budget
 from experiments.configs import get_config
 from experiments.curves import read_records
 from largerl_jax.training import run
+from xla_test_flags import FAST_COMPILE, LOW_LEVEL_ONLY
 
 # Gymnasium Hopper (host envs) with 16-wide networks, 300 env steps, two evaluations
 TINY_HOST = ["--seeds=2", "--no-progress", "--set=agent.actor.width=16", "--set=agent.critic.width=16",
@@ -112,7 +113,9 @@ def test_ota_table_smoke_and_dry_run(tmp_path, capsys):
     assert "| Hopper |" in md and "paper 3,316.6" in md and "paper 14,858.2" in md
 
 
-def test_bjorck_table_smoke_from_pixels(tmp_path):
+def test_bjorck_table_smoke_from_pixels(tmp_path, monkeypatch):
+    if os.environ.get("XLA_FLAGS") == FAST_COMPILE:  # the suite's own flags, not a user's
+        monkeypatch.setenv("XLA_FLAGS", LOW_LEVEL_ONLY)  # the cells' processes run more than they compile
     out = str(tmp_path / "bjorck")
     args = ["bjorck_table1", f"--out={out}", "--cells=swingup__mlp", "--seeds=2", "--no-progress",
             "--set=agent.actor.width=16", "--set=agent.critic.width=16", "--set=agent.batch_size=8",
