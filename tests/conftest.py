@@ -32,8 +32,7 @@ from xla_test_flags import FAST_COMPILE
 # (tests/golden/records/*-fast-compile); benchmarks and experiments compile at XLA's defaults, as
 # do the learning tests (their own processes). A user's own XLA_FLAGS are respected (the golden
 # test then looks for a set made under them).
-TEST_XLA_FLAGS = FAST_COMPILE
-os.environ.setdefault("XLA_FLAGS", TEST_XLA_FLAGS)
+os.environ.setdefault("XLA_FLAGS", FAST_COMPILE)
 
 _OWN_CACHE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
 if _OWN_CACHE:
