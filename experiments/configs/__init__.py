@@ -5,12 +5,13 @@ import difflib
 
 import ml_collections
 
-from experiments.configs import dmc, families, grids, xinet
+from experiments.configs import dmc, families, grids, scaling, xinet
 from experiments.configs.grids import grid_names, grid_points
 
 
 def list_configs() -> list[str]:
-    return sorted(families.config_names() + grid_names() + dmc.dmc_config_names() + xinet.xinet_config_names())
+    return sorted(families.config_names() + grid_names() + dmc.dmc_config_names() + xinet.xinet_config_names()
+                  + scaling.scaling_config_names())
 
 
 def get_config(name: str) -> ml_collections.ConfigDict:
@@ -26,6 +27,9 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     if parsed is not None:
         cfg = dmc.dmc_config(*parsed)
         cfg.name = name
+        return cfg
+    cfg = scaling.scaling_config(name)
+    if cfg is not None:
         return cfg
     parsed = xinet.parse_xinet_name(name)
     if parsed is not None:

@@ -14,9 +14,9 @@ from largerl_jax.agents.family import (
     shrink_agent_state,
 )
 from largerl_jax.agents.ofe import with_ofenet
+from largerl_jax.agents import obs_norm
 from largerl_jax.agents.run_hooks import RunHook, register_run_hook, run_hooks
 from largerl_jax.agents.configs import (
-    AGENT_CONFIGS,
     agent_config,
     sac_config,
     sac_pixels_config,
@@ -27,27 +27,30 @@ from largerl_jax.agents.sac import make_sac
 from largerl_jax.agents.sac_pixels import make_sac_pixels
 from largerl_jax.agents.sac_v1 import make_sac_v1
 from largerl_jax.agents.td3 import make_td3
+from largerl_jax.agents import simba  # noqa: F401  (registers the family)
 from largerl_jax.networks.trainable import Net
 
 
 def make_agent(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> Agent:
     """Builds the agent of the family named by ``cfg.name`` (see agents.family) from its config,
-    on the features its ``cfg.features`` names. ``frame_shape``: one frame [H, W, c] of a pixel
+    on the features its ``cfg.features`` names, behind a running observation normaliser when
+    ``cfg.obs_norm.enabled`` (agents.obs_norm). ``frame_shape``: one frame [H, W, c] of a pixel
     env (EnvSpec.frame_shape), None otherwise."""
     family = agent_family(cfg.name)
+    problems = obs_norm.validate(cfg, family.reads_frames)
+    if problems:
+        raise ValueError("; ".join(problems))
     if family.reads_frames:
         return family.make(cfg, obs_dim, act_dim, frame_shape)
     if frame_shape is not None:
         readers = sorted(n for n, f in agent_families().items() if f.reads_frames)
         raise ValueError(f"agent {cfg.name!r} reads flat observations, not pixels; use agent {' or '.join(readers)}")
     kind = feature_kind(cfg.get("features", "raw"))
-    if kind.wrap is None:
-        return family.make(cfg, obs_dim, act_dim)
-    return kind.wrap(family.make, cfg, obs_dim, act_dim)
+    agent = family.make(cfg, obs_dim, act_dim) if kind.wrap is None else kind.wrap(family.make, cfg, obs_dim, act_dim)
+    return obs_norm.with_obs_norm(agent, cfg, obs_dim) if obs_norm.enabled(cfg) else agent
 
 
 __all__ = [
-    "AGENT_CONFIGS",
     "Agent",
     "AgentFamily",
     "FeatureKind",

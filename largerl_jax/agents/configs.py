@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from largerl_jax.agents.family import agent_family
 from largerl_jax.features.config import ofenet_config
 from largerl_jax.networks import torso_config
 from largerl_jax.pruning.config import pruning_config
@@ -13,6 +14,13 @@ from largerl_jax.pruning.config import pruning_config
 
 # Keys of _common that a grid may carry in the train state (each family adds its own).
 COMMON_CARRIED = ("gamma", "tau", "reward_scale", "huber_delta")
+
+
+def obs_norm_config() -> ml_collections.ConfigDict:
+    """``agent.obs_norm`` (agents.obs_norm): ``enabled``; ``eps``, added to the variance under the
+    square root (SimBa's ObservationNormalizer epsilon, 1e-8); ``initial_count``, the count the
+    statistics start with (Gymnasium's and SimBa's RunningMeanStd epsilon, 1e-4)."""
+    return ml_collections.ConfigDict({"enabled": False, "eps": 1e-8, "initial_count": 1e-4})
 
 
 def _common(cfg: ml_collections.ConfigDict) -> None:
@@ -38,6 +46,13 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     # (configured by cfg.ofenet, see largerl_jax.features.config) trains on next-state prediction.
     cfg.features = "raw"
     cfg.ofenet = ofenet_config()
+    # Running observation normalisation (SimBa's; agents.obs_norm): off, as in the SAC, TD3 and
+    # OFENet papers.
+    cfg.obs_norm = obs_norm_config()
+    # Decoupled weight decay (AdamW, Loshchilov & Hutter 2019, optax.adamw: every parameter,
+    # scaled by the learning rate) of the actor's, critics' and V's optimizers; 0: plain Adam,
+    # as the SAC, TD3 and Ota et al. papers. SimBa and BRO set it.
+    cfg.weight_decay = 0.0
 
 
 def sac_config() -> ml_collections.ConfigDict:
@@ -50,7 +65,8 @@ def sac_config() -> ml_collections.ConfigDict:
     cfg.alpha_lr = 3e-4
     cfg.init_temperature = 1.0  # initial alpha
     cfg.learn_temperature = True  # False keeps alpha = init_temperature
-    cfg.target_entropy = ml_collections.FieldReference(None, field_type=float)  # None -> -|A|
+    cfg.target_entropy = ml_collections.FieldReference(None, field_type=float)  # None -> coef x |A|
+    cfg.target_entropy_coef = -1.0  # Haarnoja et al. 2018b: target entropy -|A|
     cfg.log_std_min = -20.0  # log-std bounds of the Gaussian policy (original SAC code)
     cfg.log_std_max = 2.0
     # 'clip' (original SAC code) or 'tanh' (DrQ's rescaled tanh; the dmc_* configs): see
@@ -60,6 +76,10 @@ def sac_config() -> ml_collections.ConfigDict:
     # actor with the temperature, and the target critic, every 2.
     cfg.actor_update_every = 1
     cfg.target_update_every = 1
+    # 'critic_first' (SAC 2018b's Algorithm 1 and softlearning: critic, then actor and
+    # temperature) or 'actor_first' (SimBa's code: actor and temperature, then the critic on a
+    # target from the new actor and temperature); see agents.sac
+    cfg.update_order = "critic_first"
     return cfg
 
 
@@ -133,10 +153,6 @@ def td3_config() -> ml_collections.ConfigDict:
     return cfg
 
 
-AGENT_CONFIGS = {"sac": sac_config, "sac_pixels": sac_pixels_config, "sac_v1": sac_v1_config, "td3": td3_config}
-
-
 def agent_config(name: str) -> ml_collections.ConfigDict:
-    if name not in AGENT_CONFIGS:
-        raise ValueError(f"unknown agent {name!r}; available: {sorted(AGENT_CONFIGS)}")
-    return AGENT_CONFIGS[name]()
+    """A fresh default config of the registered agent family ``name`` (agents.family)."""
+    return agent_family(name).config()

@@ -76,6 +76,11 @@ class Agent:
     export_gates(state) -> {torso path: [scale or None per maskable layer]}, optional: the
         evaluation-mode gate scales (pi * alive) of a pruned agent's acting torsos, which an
         export multiplies in; None or {} for an agent without gates
+    observe(state, obs [N, obs_dim]) -> state, optional: takes in the observations the agent
+        acted on in one env step (every env of the seed, warm-up included), called by the
+        learner when it stores the step's transitions; running statistics such as an
+        observation normaliser's (agents.obs_norm) live here, never in ``act``, which is
+        read-only
     """
 
     name: str
@@ -91,3 +96,4 @@ class Agent:
     critic_probe: Callable | None = None
     export: Callable | None = None
     export_gates: Callable | None = None
+    observe: Callable | None = None

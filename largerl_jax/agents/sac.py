@@ -33,10 +33,11 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
                           log_std_bound=cfg.log_std_bound)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     # one Adam (with the config's clip) for every network; the learning rates come with each step
-    net_opt = trainable.Optimizer(cfg.grad_clip)
+    net_opt = trainable.Optimizer(cfg.grad_clip, cfg.weight_decay)
     alpha_opt = trainable.make_adam(cfg.alpha_lr)
-    # Haarnoja et al. 2018b: target entropy -|A|.
-    target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
+    # Haarnoja et al. 2018b: target entropy -|A| (target_entropy_coef -1; SimBa's -1/2).
+    coef = float(cfg.get("target_entropy_coef", -1.0))
+    target_entropy = coef * act_dim if cfg.target_entropy is None else float(cfg.target_entropy)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)
@@ -65,13 +66,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
-    def update(state: SACState, batch, key, view=RAW, weights=None):
-        k_next, k_pi = jax.random.split(key)
-        alpha = jnp.exp(state.log_alpha)
-        z = view.state(batch.obs)
-        z_sa = view.state_action(z, batch.action)
-        target = td_target(state, batch, k_next, view)
-
+    def critic_step(state: SACState, z_sa, target, weights):
         def critic_loss_fn(params):
             q, new_state = state.critic.apply(z_sa, train=True, params=params)
             return td.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, new_state)
@@ -79,7 +74,10 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        critic_net = state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state)
+        return state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state), critic_loss, q, critic_grads
+
+    def actor_step(state: SACState, critic_net, z, k_pi, view):
+        alpha = jnp.exp(state.log_alpha)
 
         def actor_loss_fn(params):
             (mean, log_std), new_state = state.actor.apply(z, train=True, params=params)
@@ -92,9 +90,32 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        actor_net = state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state)
+        return state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state), actor_loss, logp, actor_grads
+
+    def update(state: SACState, batch, key, view=RAW, weights=None):
+        k_next, k_pi = jax.random.split(key)
+        z = view.state(batch.obs)
+        z_sa = view.state_action(z, batch.action)
+        temperature = None
+        if cfg.get("update_order", "critic_first") == "critic_first":
+            target = td_target(state, batch, k_next, view)
+            critic_net, critic_loss, q, critic_grads = critic_step(state, z_sa, target, weights)
+            actor_net, actor_loss, logp, actor_grads = actor_step(state, critic_net, z, k_pi, view)
+        else:
+            # SimBa's order (scale_rl/agents/sac/sac_agent.py, _update_sac_networks): the actor on
+            # the critic before its step, the temperature on that actor's entropy, then the
+            # critic on a target from the new actor and the new temperature.
+            actor_net, actor_loss, logp, actor_grads = actor_step(state, state.critic, z, k_pi, view)
+            temperature = temperature_step(cfg, alpha_opt, target_entropy, state, logp)
+            do_actor = state.step % cfg.actor_update_every == 0
+            log_alpha, alpha_opt_state = trainable.select(
+                do_actor, temperature[:2], (state.log_alpha, state.alpha_opt_state))
+            stepped = state.replace(actor=trainable.select(do_actor, actor_net, state.actor), log_alpha=log_alpha,
+                                    alpha_opt_state=alpha_opt_state)
+            target = td_target(stepped, batch, k_next, view)
+            critic_net, critic_loss, q, critic_grads = critic_step(state, z_sa, target, weights)
         new_state, metrics = finish_update(
-            cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads
+            cfg, alpha_opt, target_entropy, state, critic_net, actor_net, logp, critic_grads, actor_grads, temperature
         )
         metrics.update(critic_loss=critic_loss, actor_loss=actor_loss, q_mean=q.mean())
         metrics["priority"] = td.td_priority(q, target)
@@ -115,7 +136,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
     def export(p, state: SACState, x):
         return export_policy(p, state.actor.module, state.actor.variables(), "actor", x)
 
-    return interface.Agent(name="sac", init=init, act=act, update=update, networks=networks, critic_probe=critic_probe,
+    return interface.Agent(name=cfg.name, init=init, act=act, update=update, networks=networks, critic_probe=critic_probe,
                            export=export)
 
 
@@ -132,21 +153,32 @@ def initial_state(cfg, alpha_opt, actor_net, critic_net) -> SACState:
     )
 
 
-def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic_net, actor_net, logp,
-                  critic_grads, actor_grads) -> tuple[SACState, dict]:
-    """The end of a SAC update shared with SAC from pixels: the temperature step, the update
-    periods (DrQ and Bjorck et al. update the actor with the temperature, and the target
-    critic, every 2 steps; plain SAC every step), the new state and the common metrics.
-    ``actor_net`` is the actor after its gradient step, kept only on actor-update steps."""
-    do_actor = state.step % cfg.actor_update_every == 0
-    do_target = state.step % cfg.target_update_every == 0
-    alpha = jnp.exp(state.log_alpha)
+def temperature_step(cfg, alpha_opt, target_entropy: float, state: SACState, logp):
+    """(log alpha, its optimizer state, alpha loss, entropy) after one temperature step on the
+    policy's log-probabilities ``logp``; unchanged when the temperature is fixed. The loss is
+    alpha (H - target) differentiated in log alpha (SAC 2018b's J(alpha) through exp)."""
     entropy = -jax.lax.stop_gradient(logp).mean()
     alpha_loss, alpha_grad = jax.value_and_grad(lambda la: jnp.exp(la) * (entropy - target_entropy))(state.log_alpha)
     alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
     log_alpha = state.log_alpha + alpha_updates
     if not cfg.learn_temperature:
         log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+    return log_alpha, alpha_opt_state, alpha_loss, entropy
+
+
+def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic_net, actor_net, logp,
+                  critic_grads, actor_grads, temperature=None) -> tuple[SACState, dict]:
+    """The end of a SAC update shared with SAC from pixels: the temperature step (or the one
+    ``temperature_step`` already took, ``temperature``), the update periods (DrQ and Bjorck et
+    al. update the actor with the temperature, and the target critic, every 2 steps; plain SAC
+    every step), the new state and the common metrics. ``actor_net`` is the actor after its
+    gradient step, kept only on actor-update steps."""
+    do_actor = state.step % cfg.actor_update_every == 0
+    do_target = state.step % cfg.target_update_every == 0
+    alpha = jnp.exp(state.log_alpha)
+    if temperature is None:
+        temperature = temperature_step(cfg, alpha_opt, target_entropy, state, logp)
+    log_alpha, alpha_opt_state, alpha_loss, entropy = temperature
     log_alpha, alpha_opt_state = trainable.select(
         do_actor, (log_alpha, alpha_opt_state), (state.log_alpha, state.alpha_opt_state)
     )
@@ -170,9 +202,17 @@ def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic
     return new_state, metrics
 
 
+UPDATE_ORDERS = ("critic_first", "actor_first")
+
+
+def validate(agent_cfg) -> list[str]:
+    order = agent_cfg.get("update_order", "critic_first")
+    return [] if order in UPDATE_ORDERS else [f"agent.update_order={order!r} not one of {list(UPDATE_ORDERS)}"]
+
+
 # Carried keys: read only in traced arithmetic (tests/training/test_hyperparams.py traces each).
+SAC_CARRIED = ("actor_lr", "critic_lr", "alpha_lr", "init_temperature", *COMMON_CARRIED)
 FAMILY = register_agent(AgentFamily(
     name="sac", label="SAC", config=sac_config, make=make_sac, networks=("actor", "critic"),
-    learning_rates=("actor_lr", "critic_lr", "alpha_lr"),
-    carried=("actor_lr", "critic_lr", "alpha_lr", "init_temperature", *COMMON_CARRIED),
+    learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=SAC_CARRIED, validate=validate,
 ))

@@ -53,9 +53,9 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
                           log_std_bound=cfg.log_std_bound)
     convs = PixelConvs()
     # one Adam (with the config's clip) for every network; the learning rates come with each step
-    net_opt = trainable.Optimizer(cfg.grad_clip)
+    net_opt = trainable.Optimizer(cfg.grad_clip, cfg.weight_decay)
     alpha_opt = trainable.make_adam(cfg.alpha_lr)
-    target_entropy = -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
+    target_entropy = float(cfg.get("target_entropy_coef", -1.0)) * act_dim if cfg.target_entropy is None else float(cfg.target_entropy)
     n_obs, n_next, pad = cfg.augment_obs, cfg.augment_next_obs, cfg.shift_pad
 
     def conv_features(critic_params, obs):

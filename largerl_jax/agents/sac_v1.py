@@ -52,7 +52,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     value = VNetwork(torso=cfg.value)
     # one Adam (with the config's clip) for every network; the learning rates come with each step
-    net_opt = trainable.Optimizer(cfg.grad_clip)
+    net_opt = trainable.Optimizer(cfg.grad_clip, cfg.weight_decay)
     alpha = cfg.init_temperature  # fixed; a number, or traced when a grid carries it
     pruning = cfg.get("pruning")
     pruned = is_pruned(cfg)

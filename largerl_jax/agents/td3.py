@@ -30,7 +30,7 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
     actor = DeterministicPolicy(torso=cfg.actor, act_dim=act_dim)
     critic = QNetwork(torso=cfg.critic, num_q=cfg.num_q)
     # one Adam (with the config's clip) for every network; the learning rates come with each step
-    net_opt = trainable.Optimizer(cfg.grad_clip)
+    net_opt = trainable.Optimizer(cfg.grad_clip, cfg.weight_decay)
 
     def init(key):
         k_actor, k_critic = jax.random.split(key)

@@ -29,7 +29,8 @@ from largerl_jax.envs.playground_fixes import ensure_reacher_builds
 from largerl_jax.envs.quiet import third_party_noise_filtered
 
 PREFIX = "dmc/"
-# The 15 tasks of Bjorck et al. 2021 (Table 3), by Playground name.
+# The 15 tasks of Bjorck et al. 2021 (Table 3), then the humanoid tasks of SimBa's and BRO's
+# DMC-hard (Playground has no Dog tasks), by Playground name.
 DMC_TASKS = tuple(PREFIX + name for name in (
     "BallInCup",
     "CartpoleBalance",
@@ -46,6 +47,9 @@ DMC_TASKS = tuple(PREFIX + name for name in (
     "WalkerRun",
     "WalkerStand",
     "WalkerWalk",
+    "HumanoidStand",
+    "HumanoidWalk",
+    "HumanoidRun",
 ))
 
 

@@ -21,6 +21,8 @@ _INITIALIZERS = {
     "lecun_normal": nn.initializers.lecun_normal(),  # Flax's default
     "glorot_uniform": nn.initializers.glorot_uniform(),  # Keras's default (OFENet reference code)
     "orthogonal": initializers.orthogonal(scale=1.0),  # DrQ's weight_init (gain 1)
+    # He et al. 2015: N(0, 2 / fan_in), truncated (Flax's he_normal), SimBa's residual blocks
+    "he_normal": nn.initializers.he_normal(),
 }
 
 _ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}
@@ -44,8 +46,10 @@ def output_uses_sn(cfg) -> bool:
     return cfg.spectral_norm == "all"
 
 
-def dense(cfg, features: int, name: str, *, use_sn: bool) -> SNDense:
-    return SNDense(features, use_sn=use_sn, sn_iters=cfg.sn_iters, kernel_init=_INITIALIZERS[cfg.kernel_init], name=name)
+def dense(cfg, features: int, name: str, *, use_sn: bool, init: str | None = None) -> SNDense:
+    """An SNDense initialised by ``init`` (a KERNEL_INITS name; None: the torso's kernel_init)."""
+    return SNDense(features, use_sn=use_sn, sn_iters=cfg.sn_iters, kernel_init=_INITIALIZERS[init or cfg.kernel_init],
+                   name=name)
 
 
 def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool, train: bool, mask=None):

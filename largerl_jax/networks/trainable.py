@@ -27,9 +27,12 @@ class Optimizer:
     Adam's state (and the clip's) does not depend on the learning rate, so ``init`` needs none."""
 
     grad_clip: float | None = None  # global-norm clip before Adam; None or 0: off
+    # decoupled weight decay (AdamW: optax.adamw, on every parameter, times the learning rate);
+    # 0: plain Adam. Static, so a grid cannot carry it.
+    weight_decay: float = 0.0
 
     def transform(self, lr) -> optax.GradientTransformation:
-        return make_adam(lr, self.grad_clip)
+        return make_adam(lr, self.grad_clip, self.weight_decay)
 
     def init(self, params):
         return self.transform(0.0).init(params)
@@ -147,10 +150,12 @@ def target_collections(target: Target, net: Net) -> dict:
     return {**net.state, "batch_stats": target.batch_stats}
 
 
-def make_adam(lr: float, grad_clip: float | None = None) -> optax.GradientTransformation:
+def make_adam(lr: float, grad_clip: float | None = None, weight_decay: float = 0.0) -> optax.GradientTransformation:
+    """Adam (AdamW when ``weight_decay`` > 0), after a global-norm clip when ``grad_clip``."""
+    adam = optax.adamw(lr, weight_decay=weight_decay) if weight_decay else optax.adam(lr)
     if grad_clip:
-        return optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(lr))
-    return optax.adam(lr)
+        return optax.chain(optax.clip_by_global_norm(grad_clip), adam)
+    return adam
 
 
 def kernel_decay(params) -> jax.Array:

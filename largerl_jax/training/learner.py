@@ -76,8 +76,12 @@ class Learner:
         return self.replay.sample(ts.replay, key, (batch_size,))
 
     def store(self, ts: TrainState, trans) -> TrainState:
-        """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``."""
-        return ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
+        """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``.
+        An agent with ``observe`` (running statistics) takes in the observations it acted on."""
+        ts = ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
+        if self.agent.observe is None:
+            return ts
+        return ts.replace(agent=self.agent.observe(ts.agent, trans.obs))
 
     def break_episodes(self, ts: TrainState) -> TrainState:
         """See ``replay.break_episodes``: for host envs that restart their episodes."""

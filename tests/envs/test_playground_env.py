@@ -22,7 +22,7 @@ DIMS = {
     "CartpoleSwingup": (5, 1), "CartpoleSwingupSparse": (5, 1), "CheetahRun": (17, 6),
     "FingerSpin": (9, 2), "HopperHop": (15, 4), "HopperStand": (15, 4), "PendulumSwingup": (3, 1),
     "ReacherEasy": (6, 2), "ReacherHard": (6, 2), "WalkerRun": (24, 6), "WalkerStand": (24, 6),
-    "WalkerWalk": (24, 6),
+    "WalkerWalk": (24, 6), "HumanoidStand": (67, 21), "HumanoidWalk": (67, 21), "HumanoidRun": (67, 21),
 }
 N, HORIZON, T = 4, 5, 12
 

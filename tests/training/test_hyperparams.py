@@ -37,7 +37,8 @@ def _present(cfg) -> list[str]:
 
 @pytest.mark.parametrize(
     "name,agent",
-    [("pendulum_sac", {}), ("pendulum_td3", {}), ("pendulum_sac_v1", {}), ("pendulum_sac", {"features": "ofenet"})],
+    [("pendulum_sac", {}), ("pendulum_td3", {}), ("pendulum_sac_v1", {}), ("pendulum_sac", {"features": "ofenet"}),
+     ("pendulum_simba", {})],
 )
 def test_every_carried_key_traces_through_init_act_update_and_eval(name, agent):
     cfg = _tiny(name, **agent)

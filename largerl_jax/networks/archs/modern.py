@@ -19,26 +19,31 @@ class ModernBlock(nn.Module):
 
     cfg: object
     inner: int
+    init: str | None = None  # the Denses' initialiser (None: the torso's kernel_init)
 
     @nn.compact
     def __call__(self, h, *, mask=None, train: bool = False):
         # Never the network's first Dense, so 'intermediate' normalizes both.
         use_sn = torso_layer_uses_sn(self.cfg, is_first=False)
         y = nn.LayerNorm(epsilon=self.cfg.ln_epsilon, name="up_norm")(h)
-        y = activation_fn(self.cfg.activation)(dense(self.cfg, self.inner, "up", use_sn=use_sn)(y, train=train))
+        up = dense(self.cfg, self.inner, "up", use_sn=use_sn, init=self.init)
+        y = activation_fn(self.cfg.activation)(up(y, train=train))
         if mask is not None:
             y = y * mask
-        return dense(self.cfg, h.shape[-1], "down", use_sn=use_sn)(y, train=train)
+        return dense(self.cfg, h.shape[-1], "down", use_sn=use_sn, init=self.init)(y, train=train)
 
 
-def forward(cfg, x, widths, masks, train):
+def forward(cfg, x, widths, masks, train, final_norm=None, block_init=None):
+    """``final_norm`` (None: ``cfg.modern_final_norm``) and ``block_init`` (None: the torso's
+    kernel_init) let architectures of the same shape ('simba') fix their own."""
     h = dense(cfg, cfg.width, "proj", use_sn=torso_layer_uses_sn(cfg, is_first=True))(x, train=train)
     for i, (w, m) in enumerate(zip(widths, masks)):
-        h = h + ModernBlock(cfg, w, name=f"block_{i}")(h, mask=m, train=train)
+        h = h + ModernBlock(cfg, w, block_init, name=f"block_{i}")(h, mask=m, train=train)
     # Pre-LN stacks leave the residual stream unnormalized and growing with depth; a final
     # LayerNorm (as in pre-LN transformers) hands the head features of a fixed scale. Optional:
     # Bjorck et al.'s networks have none.
-    return nn.LayerNorm(epsilon=cfg.ln_epsilon, name="final_norm")(h) if cfg.modern_final_norm else h
+    final_norm = cfg.modern_final_norm if final_norm is None else final_norm
+    return nn.LayerNorm(epsilon=cfg.ln_epsilon, name="final_norm")(h) if final_norm else h
 
 
 def out_dim(cfg, in_dim, widths):
@@ -61,7 +66,7 @@ def plan(cfg, in_dim, widths, keeps, in_keep, at):
     return takes, np.arange(cfg.width, dtype=np.int32)
 
 
-def export(p, cfg, v, key, x, widths):
+def export(p, cfg, v, key, x, widths, final_norm=None):
     h = export_ops.dense(p, export_ops.child(v, "proj"), f"{key}/proj", x)
     for i in range(len(widths)):
         name, bv = f"block_{i}", export_ops.child(v, f"block_{i}")
@@ -69,7 +74,7 @@ def export(p, cfg, v, key, x, widths):
         y = p.op(cfg.activation, export_ops.dense(p, export_ops.child(bv, "up"), f"{key}/{name}/up", y))
         y = export_ops.gate(p, key, i, y)
         h = p.op("add", h, export_ops.dense(p, export_ops.child(bv, "down"), f"{key}/{name}/down", y))
-    if cfg.modern_final_norm:
+    if cfg.modern_final_norm if final_norm is None else final_norm:
         return export_ops.layer_norm(p, export_ops.child(v, "final_norm"), f"{key}/final_norm", h, cfg.ln_epsilon)
     return h
 

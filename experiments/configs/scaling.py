@@ -1,0 +1,124 @@
+"""Today's methods for scaling networks, on the library's tasks: ``[gym_]TASK_METHOD`` for MuJoCo
+locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
+DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``.
+
+The agent's own defaults are the authors' (agents/simba.py); these configs add the run-level
+settings of the authors' training script (SonyResearch/simba, configs/base.yaml,
+configs/buffer/numpy_uniform.yaml, configs/env/dmc_hard.yaml):
+
+* 2 gradient steps per agent step (``updates_per_interaction_step: 2``), one env;
+* 5000 agent steps of uniform random actions before learning (``min_length: 5_000``);
+* 1M simulator steps (``num_env_steps``), replay of 1M rows (``max_length``);
+* the discount from the effective episode length L = max_episode_steps / action_repeat
+  (TD-MPC2's heuristic, base.yaml): gamma = clip((L/5 - 1) / (L/5), 0.95, 0.995);
+* DMC: action repeat 2, episodes of 1000 simulator steps (500 agent steps, so gamma 0.99),
+  non-episodic, so one critic (``critic_use_cdq: ${env.episodic}``);
+* locomotion (our choice of settings, SimBa's code has no MuJoCo config): action repeat 1,
+  1000-step episodes (gamma 0.995), two critics on the tasks that terminate (all but
+  HalfCheetah);
+* evaluation every 25,000 agent steps over 10 episodes (``evaluation_per_interaction_step``).
+
+Playground has no Dog tasks (SimBa's DMC-hard includes dog-*), so only humanoid_{stand,walk,run}
+of DMC-hard exist here.
+"""
+from __future__ import annotations
+
+import ml_collections
+
+from experiments.configs.dmc import DMC_TASKS, playground_name
+from experiments.configs.families import LOCOMOTION
+from largerl_jax.training import run_config
+
+METHODS = ("simba",)
+DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
+TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
+SIM_STEPS = 1_000_000
+WARMUP_STEPS = 5_000
+UPDATES_PER_STEP = 2
+EVAL_EVERY = 25_000
+DMC_ACTION_REPEAT = 2
+
+
+def discount(episode_length: int, action_repeat: int) -> float:
+    """SimBa's (TD-MPC2's) discount heuristic for episodes of ``episode_length`` simulator steps."""
+    horizon = episode_length / action_repeat / 5
+    return float(min(max((horizon - 1) / horizon, 0.95), 0.995))
+
+
+def _common(cfg, method: str, episode_length: int, action_repeat: int, episodic: bool) -> None:
+    cfg.env.episode_length = episode_length
+    if action_repeat != 1:
+        cfg.env.action_repeat = action_repeat
+    cfg.env.num_envs = 1
+    cfg.env.eval_episodes = 10
+    cfg.updates_per_iteration = UPDATES_PER_STEP
+    cfg.total_env_steps = SIM_STEPS // action_repeat
+    cfg.warmup_env_steps = WARMUP_STEPS
+    cfg.replay_capacity = cfg.total_env_steps
+    cfg.log_every_env_steps = 5_000
+    cfg.eval_every_env_steps = EVAL_EVERY
+    cfg.checkpoint_every_env_steps = 100_000
+    cfg.agent.gamma = discount(episode_length, action_repeat)
+    cfg.agent.num_q = 2 if episodic else 1
+
+
+def locomotion(task: str, method: str, gym: bool) -> ml_collections.ConfigDict:
+    cfg = run_config(agent=method, env=LOCOMOTION[task] if gym else task)
+    _common(cfg, method, 1000, 1, task in TERMINATING)
+    return cfg
+
+
+def dmc(task: str, method: str) -> ml_collections.ConfigDict:
+    cfg = run_config(agent=method, env=playground_name(task))
+    _common(cfg, method, 1000, DMC_ACTION_REPEAT, episodic=False)
+    return cfg
+
+
+def pendulum(method: str) -> ml_collections.ConfigDict:
+    """The learning check: the method's agent at small widths on Pendulum swing-up (200-step
+    episodes: gamma 0.975 by the heuristic), 4 envs and 8 updates per iteration (the method's
+    2 per env step), 10K env steps. Widths 16 (actor) and 32 (critic), inner 4x: on 3 seeds
+    SimBa passed -215 at 6K env steps, -185 at 8K (2026-12-06, this CPU)."""
+    cfg = run_config(agent=method, env="pendulum")
+    _common(cfg, method, 200, 1, episodic=False)
+    cfg.env.num_envs = 4
+    cfg.updates_per_iteration = 4 * UPDATES_PER_STEP
+    cfg.total_env_steps = 10_000
+    cfg.warmup_env_steps = 1_000
+    cfg.replay_capacity = 100_000
+    cfg.log_every_env_steps = cfg.eval_every_env_steps = 2_000
+    cfg.checkpoint_every_env_steps = 10_000
+    cfg.agent.actor.width = 16
+    cfg.agent.critic.width = 32
+    cfg.agent.critic.depth = 1
+    return cfg
+
+
+def scaling_config_names() -> list[str]:
+    names = []
+    for method in METHODS:
+        names.append(f"pendulum_{method}")
+        names += [f"{p}{task}_{method}" for task in LOCOMOTION for p in ("", "gym_")]
+        names += [f"dmc_{task}_{method}" for task in DMC_SCALING_TASKS]
+    return sorted(names)
+
+
+def scaling_config(name: str) -> ml_collections.ConfigDict | None:
+    """The config of a scaling-method name, or None when ``name`` is not one."""
+    for method in METHODS:
+        if not name.endswith("_" + method):
+            continue
+        rest = name[: -len(method) - 1]
+        if rest == "pendulum":
+            cfg = pendulum(method)
+        elif rest.startswith("dmc_") and rest[4:] in DMC_SCALING_TASKS:
+            cfg = dmc(rest[4:], method)
+        elif rest.startswith("gym_") and rest[4:] in LOCOMOTION:
+            cfg = locomotion(rest[4:], method, gym=True)
+        elif rest in LOCOMOTION:
+            cfg = locomotion(rest, method, gym=False)
+        else:
+            return None
+        cfg.name = name
+        return cfg
+    return None
