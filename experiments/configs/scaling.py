@@ -1,10 +1,12 @@
 """Today's methods for scaling networks, on the library's tasks: ``[gym_]TASK_METHOD`` for MuJoCo
 locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
-DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``.
+DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``, ``bro``,
+``bro_fast`` (BRO's replay ratio 2 and single reset).
 
-The agent's own defaults are the authors' (agents/simba.py); these configs add the run-level
-settings of the authors' training script (SonyResearch/simba, configs/base.yaml,
-configs/buffer/numpy_uniform.yaml, configs/env/dmc_hard.yaml):
+The agents' own defaults are the authors' (agents/simba.py, agents/bro.py); these configs add
+the run-level settings of the authors' training scripts (``RUN`` below for BRO's). SimBa's
+(SonyResearch/simba, configs/base.yaml, configs/buffer/numpy_uniform.yaml,
+configs/env/dmc_hard.yaml):
 
 * 2 gradient steps per agent step (``updates_per_interaction_step: 2``), one env;
 * 5000 agent steps of uniform random actions before learning (``min_length: 5_000``);
@@ -29,14 +31,21 @@ from experiments.configs.dmc import DMC_TASKS, playground_name
 from experiments.configs.families import LOCOMOTION
 from largerl_jax.training import run_config
 
-METHODS = ("simba",)
+METHODS = ("simba", "bro", "bro_fast")
 DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
 TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
 SIM_STEPS = 1_000_000
-WARMUP_STEPS = 5_000
-UPDATES_PER_STEP = 2
 EVAL_EVERY = 25_000
 DMC_ACTION_REPEAT = 2
+# Run settings per method (updates per env step, random warm-up steps, evaluation episodes,
+# action repeat on DMC where the method fixes one, None: DMC_ACTION_REPEAT):
+# SimBa base.yaml / numpy_uniform.yaml; BRO train_parallel.py (updates_per_step 10, 2 for BRO
+# (Fast); start_training 2500; eval_episodes 5; no action repeat in its DMC wrapper's call).
+RUN = {
+    "simba": {"updates": 2, "warmup": 5_000, "eval_episodes": 10, "action_repeat": None},
+    "bro": {"updates": 10, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
+    "bro_fast": {"updates": 2, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
+}
 
 
 def discount(episode_length: int, action_repeat: int) -> float:
@@ -46,20 +55,23 @@ def discount(episode_length: int, action_repeat: int) -> float:
 
 
 def _common(cfg, method: str, episode_length: int, action_repeat: int, episodic: bool) -> None:
+    run = RUN[method]
+    action_repeat = action_repeat if run["action_repeat"] is None else run["action_repeat"]
     cfg.env.episode_length = episode_length
     if action_repeat != 1:
         cfg.env.action_repeat = action_repeat
     cfg.env.num_envs = 1
-    cfg.env.eval_episodes = 10
-    cfg.updates_per_iteration = UPDATES_PER_STEP
+    cfg.env.eval_episodes = run["eval_episodes"]
+    cfg.updates_per_iteration = run["updates"]
     cfg.total_env_steps = SIM_STEPS // action_repeat
-    cfg.warmup_env_steps = WARMUP_STEPS
+    cfg.warmup_env_steps = run["warmup"]
     cfg.replay_capacity = cfg.total_env_steps
     cfg.log_every_env_steps = 5_000
     cfg.eval_every_env_steps = EVAL_EVERY
     cfg.checkpoint_every_env_steps = 100_000
-    cfg.agent.gamma = discount(episode_length, action_repeat)
-    cfg.agent.num_q = 2 if episodic else 1
+    if method == "simba":  # SimBa's discount heuristic and one critic on non-episodic tasks
+        cfg.agent.gamma = discount(episode_length, action_repeat)
+        cfg.agent.num_q = 2 if episodic else 1
 
 
 def locomotion(task: str, method: str, gym: bool) -> ml_collections.ConfigDict:
@@ -82,15 +94,20 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
     cfg = run_config(agent=method, env="pendulum")
     _common(cfg, method, 200, 1, episodic=False)
     cfg.env.num_envs = 4
-    cfg.updates_per_iteration = 4 * UPDATES_PER_STEP
+    cfg.updates_per_iteration = 4 * RUN[method]["updates"]
     cfg.total_env_steps = 10_000
     cfg.warmup_env_steps = 1_000
     cfg.replay_capacity = 100_000
     cfg.log_every_env_steps = cfg.eval_every_env_steps = 2_000
     cfg.checkpoint_every_env_steps = 10_000
-    cfg.agent.actor.width = 16
-    cfg.agent.critic.width = 32
+    for net, width in (("actor", 16), ("actor_o", 16), ("critic", 32)):
+        if net in cfg.agent:
+            cfg.agent[net].width = width
     cfg.agent.critic.depth = 1
+    if "resets" in cfg.agent and cfg.agent.resets.at_env_steps:
+        cfg.agent.resets.at_env_steps = (2_001,)  # one reset, just after the warm-up, as BRO (Fast)
+    if "n_quantiles" in cfg.agent:
+        cfg.agent.n_quantiles = 32
     return cfg
 
 

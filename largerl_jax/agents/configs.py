@@ -23,6 +23,12 @@ def obs_norm_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({"enabled": False, "eps": 1e-8, "initial_count": 1e-4})
 
 
+def resets_config() -> ml_collections.ConfigDict:
+    """``agent.resets`` (agents.resets): ``at_env_steps``, the env steps at which the agent
+    state's ``fields`` (empty: all of it) return to their initial values; none by default."""
+    return ml_collections.ConfigDict({"at_env_steps": (), "fields": ()})
+
+
 def _common(cfg: ml_collections.ConfigDict) -> None:
     cfg.gamma = 0.99  # discount (all three original papers)
     cfg.tau = 0.005  # Polyak coefficient for target networks (SAC 2018b, TD3)
@@ -53,6 +59,8 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     # scaled by the learning rate) of the actor's, critics' and V's optimizers; 0: plain Adam,
     # as the SAC, TD3 and Ota et al. papers. SimBa and BRO set it.
     cfg.weight_decay = 0.0
+    # Resets at configured env steps (BRO's; agents.resets): none, as the 2021 papers.
+    cfg.resets = resets_config()
 
 
 def sac_config() -> ml_collections.ConfigDict:

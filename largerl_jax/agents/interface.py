@@ -26,6 +26,9 @@ class CriticProbe:
     inputs: tuple
     target: jax.Array
     masks: Any = None
+    # a distributional critic's outputs [K, B, N] -> Q values [K, B] (e.g. the mean of its
+    # quantiles); None: the critic outputs Q values
+    to_q: Any = struct.field(pytree_node=False, default=None)
 
     def _apply(self, params, penultimate: bool):
         variables = self.variables if params is None else {**self.variables, "params": params}
@@ -34,7 +37,8 @@ class CriticProbe:
 
     def q(self, params=None) -> jax.Array:
         """Q values [K, B] of the K ensemble members."""
-        return self._apply(params, False)
+        out = self._apply(params, False)
+        return out if self.to_q is None else self.to_q(out)
 
     def features(self, params=None) -> jax.Array:
         """Penultimate features [K, B, D]: the input of each member's output Dense."""
@@ -81,6 +85,10 @@ class Agent:
         learner when it stores the step's transitions; running statistics such as an
         observation normaliser's (agents.obs_norm) live here, never in ``act``, which is
         read-only
+    after_store(state, before, after) -> state, optional: the agent's own schedule in env steps
+        (resets, agents.resets), called by the learner after it stores an iteration's
+        transitions, before that iteration's updates, with the env-step count before and
+        after the store
     """
 
     name: str
@@ -97,3 +105,4 @@ class Agent:
     export: Callable | None = None
     export_gates: Callable | None = None
     observe: Callable | None = None
+    after_store: Callable | None = None

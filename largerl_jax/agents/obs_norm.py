@@ -110,5 +110,7 @@ def with_obs_norm(agent: interface.Agent, agent_cfg, obs_dim: int) -> interface.
         export=None if agent.export is None else export,
         export_gates=None if agent.export_gates is None else lambda state: agent.export_gates(state.agent),
         observe=observe,
+        after_store=None if agent.after_store is None else (lambda state, before, after: state.replace(
+            agent=agent.after_store(state.agent, before, after))),
     )
 

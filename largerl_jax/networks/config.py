@@ -12,6 +12,8 @@ Fields and defaults of ``torso_config()``:
     - 'modern':   pre-LayerNorm transformer feed-forward blocks (Bjorck et al. 2021, Sec. 3.2):
                   h = W_in x, then h = h + W_2 f(W_1 LN(h)), then optionally a final LN
                   (``modern_final_norm``).
+    - 'bronet':   BRO's BroNet (Nauman et al. 2024): h = relu(LN(W_in x)), then
+                  h = h + LN(W_2 relu(LN(W_1 h))) (networks/archs/bronet.py).
     - 'simba':    SimBa's residual encoder (Lee et al. 2025): h = W_in x, then
                   h = h + W_2 relu(W_1 LN(h)) with inner width 4 x width and He-normal blocks,
                   then a final LN (networks/archs/simba.py).
@@ -38,8 +40,8 @@ Fields and defaults of ``torso_config()``:
   so Ota et al.'s runs) used: the Ota et al. configs set it; 'orthogonal' (gain 1) is DrQ's
   ``weight_init`` (``nn.init.orthogonal_`` on every Linear, drq/utils.py), which Bjorck et al.
   build on: the ``dmc_*`` configs set it; 'he_normal' (truncated N(0, 2 / fan_in)) is what
-  SimBa's residual blocks use (the 'simba' architecture fixes it there). Biases start at zero
-  in every case.
+  SimBa's residual blocks use (the 'simba' architecture fixes it there); 'orthogonal_sqrt2'
+  (gain sqrt 2) is BRO's initialiser of every Dense. Biases start at zero in every case.
 * ``ln_epsilon`` (1e-6): epsilon of the torso's LayerNorms ('modern') and, for pixel heads,
   of the encoder's feature LayerNorm. 1e-6 is Flax's default; PyTorch's, and so DrQ's and
   Bjorck et al.'s, is 1e-5, which the ``dmc_*`` configs set.
@@ -65,7 +67,7 @@ from largerl_jax.networks.arch import get_arch
 
 ACTIVATIONS = ("relu", "swish")
 SPECTRAL_NORMS = ("none", "intermediate", "all")
-KERNEL_INITS = ("lecun_normal", "glorot_uniform", "orthogonal", "he_normal")
+KERNEL_INITS = ("lecun_normal", "glorot_uniform", "orthogonal", "he_normal", "orthogonal_sqrt2")
 PASSTHROUGHS = ("identity", "diagonal")
 
 _DEFAULTS = dict(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from largerl_jax.networks import export_ops
+from largerl_jax.networks import export_ops, initializers
 from largerl_jax.networks.config import freeze_torso_config
 from largerl_jax.networks.layers import output_layer
 from largerl_jax.networks.torso import Masks, Torso
@@ -69,6 +69,21 @@ class DeterministicPolicy(_Head):
         return jnp.tanh(output_layer(self.torso, h, self.act_dim, train=train))
 
 
+class ActionShift(_Head):
+    """(obs, mean) -> a shift of the mean [B, act_dim]: a torso on concat(obs, mean) and a
+    bias-free output Dense initialised orthogonal with gain ``scale`` (BRO's optimistic actor,
+    DualTanhPolicy in naumix/BiggerRegularizedOptimistic jaxrl/networks/policies.py: gain 0.01,
+    so exploration starts at the conservative policy's mean)."""
+
+    act_dim: int
+    scale: float = 0.01
+
+    @nn.compact
+    def __call__(self, obs, mean, train: bool = False, masks: Masks = None):
+        h = Torso(self.torso, name="torso")(jnp.concatenate([obs, mean], axis=-1), train=train, masks=masks)
+        return nn.Dense(self.act_dim, use_bias=False, kernel_init=initializers.orthogonal(self.scale), name="out")(h)
+
+
 class VNetwork(_Head):
     """obs -> V(s) of shape [B]."""
 
@@ -91,13 +106,15 @@ BROADCAST_INPUT_MIN_WEIGHTS = 1 << 20
 class _QMember(_Head):
     train: bool  # attributes, not arguments, so the vmap below never maps over them
     penultimate: bool = False
+    outputs: int = 1
 
     @nn.compact
     def __call__(self, x, masks):
         h = Torso(self.torso, name="torso")(x, train=self.train, masks=masks)
         if self.penultimate:
             return h
-        return output_layer(self.torso, h, 1, train=self.train)[..., 0]
+        out = output_layer(self.torso, h, self.outputs, train=self.train)
+        return out[..., 0] if self.outputs == 1 else out
 
 
 class QNetwork(_Head):
@@ -108,9 +125,12 @@ class QNetwork(_Head):
     e.g. params['ensemble']['torso']['hidden_0']['kernel'] is [num_q, in, out].
     ``masks`` entries, when given, also need that leading axis: [num_q, ..., width].
     ``penultimate=True`` returns each member's penultimate features instead, the input of its
-    'out' Dense [num_q, B, D] (effective rank, analysis.srank); 'out' is then not applied."""
+    'out' Dense [num_q, B, D] (effective rank, analysis.srank); 'out' is then not applied.
+    ``outputs`` > 1 (a distributional critic: quantiles, or a categorical critic's logits) gives
+    [num_q, B, outputs]."""
 
     num_q: int = 2
+    outputs: int = 1
 
     @nn.compact
     def __call__(self, obs, action=None, train: bool = False, masks: Masks = None, penultimate: bool = False):
@@ -128,7 +148,8 @@ class QNetwork(_Head):
             out_axes=0,
             axis_size=self.num_q,
         )
-        return members(self.torso, train, penultimate, name="ensemble")(x, None if masks is None else list(masks))
+        return members(self.torso, train, penultimate, self.outputs, name="ensemble")(
+            x, None if masks is None else list(masks))
 
 
 def export_policy(p, module, variables, key: str, x: str) -> tuple[str, int]:

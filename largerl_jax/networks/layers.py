@@ -23,6 +23,8 @@ _INITIALIZERS = {
     "orthogonal": initializers.orthogonal(scale=1.0),  # DrQ's weight_init (gain 1)
     # He et al. 2015: N(0, 2 / fan_in), truncated (Flax's he_normal), SimBa's residual blocks
     "he_normal": nn.initializers.he_normal(),
+    # orthogonal with gain sqrt(2), the ReLU gain: BRO's default_init (jaxrl/networks/common.py)
+    "orthogonal_sqrt2": initializers.orthogonal(scale=2.0 ** 0.5),
 }
 
 _ACTIVATIONS = {"relu": nn.relu, "swish": nn.swish}

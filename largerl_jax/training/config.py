@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from largerl_jax.agents import agent_families, agent_family, feature_kinds, obs_norm
+from largerl_jax.agents import agent_families, agent_family, feature_kinds, obs_norm, resets
 from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.agents.td import CRITIC_LOSSES
 from largerl_jax.envs import check_env
@@ -179,7 +179,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     if family is not None and family.validate is not None:
         problems += family.validate(agent)
     if family is not None:
-        problems += obs_norm.validate(agent, family.reads_frames)
+        problems += obs_norm.validate(agent, family.reads_frames) + resets.validate(agent, family.reads_frames)
     problems += run_hooks.validate(cfg)
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")

@@ -77,11 +77,13 @@ class Learner:
 
     def store(self, ts: TrainState, trans) -> TrainState:
         """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``.
-        An agent with ``observe`` (running statistics) takes in the observations it acted on."""
-        ts = ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=ts.env_steps + trans.reward.shape[0])
-        if self.agent.observe is None:
-            return ts
-        return ts.replace(agent=self.agent.observe(ts.agent, trans.obs))
+        An agent with ``observe`` (running statistics) takes in the observations it acted on, and
+        one with ``after_store`` (resets) sees the env-step count move."""
+        steps = ts.env_steps + trans.reward.shape[0]
+        agent = ts.agent if self.agent.observe is None else self.agent.observe(ts.agent, trans.obs)
+        if self.agent.after_store is not None:
+            agent = self.agent.after_store(agent, ts.env_steps, steps)
+        return ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=steps, agent=agent)
 
     def break_episodes(self, ts: TrainState) -> TrainState:
         """See ``replay.break_episodes``: for host envs that restart their episodes."""
