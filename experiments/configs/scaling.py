@@ -1,7 +1,8 @@
 """Today's methods for scaling networks, on the library's tasks: ``[gym_]TASK_METHOD`` for MuJoCo
 locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
 DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``, ``bro``,
-``bro_fast`` (BRO's replay ratio 2 and single reset).
+``bro_fast`` (BRO's replay ratio 2 and single reset), and the compositions ``simba_sn`` (spectral
+normalisation on SimBa's critic) and ``simba_ofenet`` (OFENet features under SimBa).
 
 The agents' own defaults are the authors' (agents/simba.py, agents/bro.py); these configs add
 the run-level settings of the authors' training scripts (``RUN`` below for BRO's). SimBa's
@@ -111,9 +112,28 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _spectral_critic(cfg) -> None:
+    """Bjorck et al.'s spectral normalisation on the critic's intermediate layers (every block
+    Dense; not the embedding or the output layer)."""
+    cfg.agent.critic.spectral_norm = "intermediate"
+
+
+def _ofenet_features(cfg) -> None:
+    """Ota et al.'s OFENet features (agent.ofenet's defaults, features/config.py) under the
+    method's networks; the observation normaliser stays outermost, so OFENet reads normalised
+    observations."""
+    cfg.agent.features = "ofenet"
+    cfg.agent.ofenet.batch_size = cfg.agent.batch_size
+
+
+# Compositions with the 2021 methods, METHOD = base_variant: the base method's config, then the
+# change (the comparisons issue 20 asks for: does SN, does OFENet, still help a modern agent?)
+VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features)}
+
+
 def scaling_config_names() -> list[str]:
     names = []
-    for method in METHODS:
+    for method in METHODS + tuple(VARIANTS):
         names.append(f"pendulum_{method}")
         names += [f"{p}{task}_{method}" for task in LOCOMOTION for p in ("", "gym_")]
         names += [f"dmc_{task}_{method}" for task in DMC_SCALING_TASKS]
@@ -122,9 +142,16 @@ def scaling_config_names() -> list[str]:
 
 def scaling_config(name: str) -> ml_collections.ConfigDict | None:
     """The config of a scaling-method name, or None when ``name`` is not one."""
-    for method in METHODS:
+    for method in sorted(METHODS + tuple(VARIANTS), key=len, reverse=True):
         if not name.endswith("_" + method):
             continue
+        if method in VARIANTS:
+            base, change = VARIANTS[method]
+            cfg = scaling_config(name[: -len(method)] + base)
+            if cfg is not None:
+                change(cfg)
+                cfg.name = name
+            return cfg
         rest = name[: -len(method) - 1]
         if rest == "pendulum":
             cfg = pendulum(method)

@@ -204,3 +204,23 @@ def test_a_tiny_run_normalises_resumes_exactly_and_exports_the_normaliser(tmp_pa
     bare = restored.agent.act(restored.state.replace(obs_stats=init_stats(3)), jnp.asarray(obs),
                               jax.random.PRNGKey(0), True)
     assert np.abs(np.asarray(bare) - policy(obs)).max() > 1e-3
+
+
+def test_spectral_norm_on_a_simba_critic_and_ofenet_under_simba_run_end_to_end(tmp_path):
+    """The compositions users compare against the 2021 methods: SN on SimBa's critic (its block
+    Denses carry spectral vectors) and OFENet features under SimBa (normalised observations in)."""
+    for name in ("pendulum_simba_sn", "pendulum_simba_ofenet"):
+        cfg = _tiny()
+        composed = get_config(name)
+        cfg.agent.critic.spectral_norm = composed.agent.critic.spectral_norm
+        cfg.agent.features = composed.agent.features
+        cfg.agent.ofenet.units, cfg.agent.ofenet.num_layers, cfg.agent.ofenet.pretrain_updates = 4, 2, 5
+        cfg.agent.ofenet.batch_size = cfg.agent.batch_size
+        records = run(cfg, workdir=str(tmp_path / name), num_seeds=1, progress=False)
+        assert records[-1]["env_steps"] == 600 and np.isfinite(records[-1]["critic_loss"]), name
+        state = open_run(str(tmp_path / name)).restore(0).state
+        if name.endswith("_sn"):
+            spectral = state.agent.critic.state["spectral"]["ensemble"]["torso"]
+            assert set(spectral) == {"block_0"} and set(spectral["block_0"]) == {"up", "down"}  # not proj
+        else:
+            assert np.asarray(state.agent.ofe.net.params["phi_s"]["hidden_0"]["kernel"]).shape[0] == 3
