@@ -7,6 +7,7 @@ from __future__ import annotations
 import ml_collections
 
 from largerl_jax.agents.family import agent_family
+from largerl_jax.agents.lr_schedule import lr_schedule_config
 from largerl_jax.features.config import ofenet_config
 from largerl_jax.networks import torso_config
 from largerl_jax.pruning.config import pruning_config
@@ -61,6 +62,9 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     cfg.weight_decay = 0.0
     # Resets at configured env steps (BRO's; agents.resets): none, as the 2021 papers.
     cfg.resets = resets_config()
+    # Learning-rate schedule of every network's optimizer (agents.lr_schedule): constant, as the
+    # 2021 papers; SimbaV2 decays linearly.
+    cfg.lr_schedule = lr_schedule_config()
 
 
 def sac_config() -> ml_collections.ConfigDict:

@@ -33,6 +33,7 @@ class AgentFamily:
     gated: GatedNetworks | None = None  # its XiNet-gated networks (agent.pruning); None: not prunable
     features: tuple[str, ...] = ("raw", "ofenet")  # feature kinds it can read
     validate: Callable | None = None  # (agent cfg) -> list of problems, beyond the above
+    schedules_lr: bool = False  # reads agent.lr_schedule (agents.lr_schedule); others refuse one
 
     @property
     def prunable(self) -> bool:

@@ -6,13 +6,16 @@ config, reshape the agent after a training chunk (its state and agent-config ove
 smaller widths: the loop then rebuilds its compiled programs for them), add per-seed statistics
 to every evaluation record, and keeps its overrides in checkpoint metadata under ``meta_key`` so
 a resumed run, and every tool that reopens a run folder, rebuilds the reshaped agent. XiNet
-pruning is the first (``pruning.run_hook``: shrinking the pruned units away during training).
+pruning is the first (``pruning.run_hook``: shrinking the pruned units away during training);
+the learning-rate schedule's is another (a linear decay over the run's own updates).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Callable
 
+from largerl_jax.agents import lr_schedule
 from largerl_jax.agents.family import agent_families, pruned_param_counts, register_in, shrink_agent_state
 from largerl_jax.pruning import run_hook as pruning_run
 
@@ -57,3 +60,19 @@ PRUNING = register_run_hook(RunHook(
         pruning_run.agent_config(cfg, cfg.agent), state, obs_dim, act_dim),
     evaluation=lambda cfg, state, obs_dim, act_dim: pruned_param_counts(cfg.agent, state, obs_dim, act_dim),
 ))
+
+
+def _with_run_decay(cfg, agent):
+    """``agent`` with a linear schedule's ``decay_updates`` 0 replaced by the run's updates."""
+    agent = copy.deepcopy(agent)
+    agent.lr_schedule.decay_updates = pruning_run.rl_updates_by(cfg, cfg.total_env_steps)
+    return agent
+
+
+LR_SCHEDULE = register_run_hook(RunHook(
+    name="lr_schedule",
+    active=lambda cfg: lr_schedule.is_scheduled(cfg.agent) and not cfg.agent.lr_schedule.decay_updates,
+    meta_key="lr_schedule",
+    agent_config=_with_run_decay,
+))
+

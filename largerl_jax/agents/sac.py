@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from largerl_jax.agents import interface, td
+from largerl_jax.agents import interface, lr_schedule, td
 from largerl_jax.agents.configs import COMMON_CARRIED, sac_config
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.networks import trainable
@@ -74,7 +74,8 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (critic_loss, (q, critic_state)), critic_grads = jax.value_and_grad(critic_loss_fn, has_aux=True)(
             state.critic.params
         )
-        return state.critic.apply_gradients(critic_grads, cfg.critic_lr, critic_state), critic_loss, q, critic_grads
+        lr = lr_schedule.at(cfg, cfg.critic_lr, state.step)
+        return state.critic.apply_gradients(critic_grads, lr, critic_state), critic_loss, q, critic_grads
 
     def actor_step(state: SACState, critic_net, z, k_pi, view):
         alpha = jnp.exp(state.log_alpha)
@@ -90,7 +91,8 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         (actor_loss, (logp, actor_state)), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(
             state.actor.params
         )
-        return state.actor.apply_gradients(actor_grads, cfg.actor_lr, actor_state), actor_loss, logp, actor_grads
+        lr = lr_schedule.at(cfg, cfg.actor_lr, state.step)
+        return state.actor.apply_gradients(actor_grads, lr, actor_state), actor_loss, logp, actor_grads
 
     def update(state: SACState, batch, key, view=RAW, weights=None):
         k_next, k_pi = jax.random.split(key)
@@ -160,7 +162,7 @@ def temperature_step(cfg, alpha_opt, target_entropy: float, state: SACState, log
     entropy = -jax.lax.stop_gradient(logp).mean()
     alpha_loss, alpha_grad = jax.value_and_grad(lambda la: jnp.exp(la) * (entropy - target_entropy))(state.log_alpha)
     alpha_updates, alpha_opt_state = alpha_opt.update(alpha_grad, state.alpha_opt_state, state.log_alpha)
-    log_alpha = state.log_alpha + alpha_updates
+    log_alpha = state.log_alpha + lr_schedule.scale_updates(cfg, alpha_updates, state.step)
     if not cfg.learn_temperature:
         log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
     return log_alpha, alpha_opt_state, alpha_loss, entropy
@@ -207,12 +209,13 @@ UPDATE_ORDERS = ("critic_first", "actor_first")
 
 def validate(agent_cfg) -> list[str]:
     order = agent_cfg.get("update_order", "critic_first")
-    return [] if order in UPDATE_ORDERS else [f"agent.update_order={order!r} not one of {list(UPDATE_ORDERS)}"]
+    problems = [] if order in UPDATE_ORDERS else [f"agent.update_order={order!r} not one of {list(UPDATE_ORDERS)}"]
+    return problems + lr_schedule.validate(agent_cfg)
 
 
 # Carried keys: read only in traced arithmetic (tests/training/test_hyperparams.py traces each).
 SAC_CARRIED = ("actor_lr", "critic_lr", "alpha_lr", "init_temperature", *COMMON_CARRIED)
 FAMILY = register_agent(AgentFamily(
     name="sac", label="SAC", config=sac_config, make=make_sac, networks=("actor", "critic"),
-    learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=SAC_CARRIED, validate=validate,
+    learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=SAC_CARRIED, validate=validate, schedules_lr=True,
 ))

@@ -46,4 +46,5 @@ def simba_config() -> ml_collections.ConfigDict:
 FAMILY = register_agent(AgentFamily(
     name="simba", label="SimBa", config=simba_config, make=sac.make_sac, networks=("actor", "critic"),
     learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=sac.SAC_CARRIED, validate=sac.validate,
+    schedules_lr=True,
 ))
