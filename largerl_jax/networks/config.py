@@ -14,6 +14,9 @@ Fields and defaults of ``torso_config()``:
                   (``modern_final_norm``).
     - 'bronet':   BRO's BroNet (Nauman et al. 2024): h = relu(LN(W_in x)), then
                   h = h + LN(W_2 relu(LN(W_1 h))) (networks/archs/bronet.py).
+    - 'simbav2':  SimbaV2's hyperspherical encoder (Lee et al. 2025b): L2-normalised
+                  bias-free layers, learnable scalers, LERP blocks; kernels re-projected to the
+                  unit sphere after each step (networks/archs/simbav2.py).
     - 'simba':    SimBa's residual encoder (Lee et al. 2025): h = W_in x, then
                   h = h + W_2 relu(W_1 LN(h)) with inner width 4 x width and He-normal blocks,
                   then a final LN (networks/archs/simba.py).

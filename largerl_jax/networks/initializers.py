@@ -20,8 +20,8 @@ def unbatched(init):
     return wrapped
 
 
-def orthogonal(scale: float = 1.0):
-    return unbatched(nn.initializers.orthogonal(scale=scale))
+def orthogonal(scale: float = 1.0, column_axis: int = -1):
+    return unbatched(nn.initializers.orthogonal(scale=scale, column_axis=column_axis))
 
 
 def delta_orthogonal(scale: float = math.sqrt(2.0)):

@@ -1,0 +1,123 @@
+"""'simbav2': SimbaV2's hyperspherical encoder (Lee et al., "Hyperspherical Normalization for
+Scalable Deep RL", ICML 2025; dojeon-ai/SimbaV2, scale_rl/agents/simbaV2/simbaV2_layer.py
+HyperEmbedder, HyperLERPBlock, HyperMLP, HyperDense, Scaler, and simbaV2_update.py l2normalize):
+
+    embed:  x = L2(concat(x, 3)) ; h = L2(s_e * (W_e x))
+    block:  y = L2(W_2 (relu(s_i * (W_1 h)) + 1e-8)) ; h = L2(h + a * (y - h))   (depth blocks)
+
+with bias-free 'hyper_dense' Denses initialised orthogonal (column axis 0) whose kernels
+``project`` puts back on the unit sphere along their input axis after every optimizer step,
+and learnable per-unit scalers stored at ``scale`` and used as value x init / scale (the
+Scaler of the code): s_e (init = scale = sqrt(2/h)), s_i on the inner 4h units (both / 2, the
+code's sqrt of the expansion), a (init 1/(depth + 1), scale 1/sqrt(h)). Features are unit
+vectors of width h. ``activation``, ``spectral_norm``, ``kernel_init`` and ``ln_epsilon`` are
+not read (the definition fixes them). Masks gate the blocks' inner units; shrink plans and
+export are refused (the L2 normalisations span the units; the export format has no L2 op yet).
+Submodules: 'embed/{hyper_dense, scaler}', 'block_<i>/{up/hyper_dense, up_scaler, down/hyper_dense,
+alpha}'.
+"""
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from largerl_jax.networks import initializers
+from largerl_jax.networks.arch import Arch, register_arch
+
+C_SHIFT = 3.0  # actor_c_shift / critic_c_shift (configs/agent/simbaV2.yaml)
+EXPANSION = 4  # HyperLERPBlock.expansion
+EPS = 1e-8  # simbaV2_update.py EPS and HyperMLP's eps
+
+
+def l2normalize(x, axis: int = -1):
+    return x / jnp.maximum(jnp.linalg.norm(x, axis=axis, keepdims=True), EPS)
+
+
+class HyperDense(nn.Module):
+    features: int
+
+    @nn.compact
+    def __call__(self, x):
+        return nn.Dense(self.features, use_bias=False, name="hyper_dense",
+                        kernel_init=initializers.orthogonal(1.0, column_axis=0))(x)
+
+
+class Scaler(nn.Module):
+    """x * s * (start / stored): the parameter s starts at ``stored`` so the product starts at
+    ``start`` (SimbaV2's Scaler(init, scale): the stored scale sets s's effective learning rate)."""
+
+    start: float
+    stored: float
+
+    @nn.compact
+    def __call__(self, x):
+        s = self.param("scaler", nn.initializers.constant(self.stored), (x.shape[-1],))
+        return s * (self.start / self.stored) * x
+
+
+class LERPBlock(nn.Module):
+    width: int
+    inner: int
+    depth: int
+
+    @nn.compact
+    def __call__(self, h, mask=None):
+        s = math.sqrt(2.0 / self.width) / math.sqrt(EXPANSION)
+        y = Scaler(s, s, name="up_scaler")(HyperDense(self.inner, name="up")(h))
+        y = nn.relu(y) + EPS
+        if mask is not None:
+            y = y * mask
+        y = l2normalize(HyperDense(self.width, name="down")(y))
+        a = Scaler(1.0 / (self.depth + 1), 1.0 / math.sqrt(self.width), name="alpha")(y - h)
+        return l2normalize(h + a)
+
+
+def forward(cfg, x, widths, masks, train):
+    h_dim = cfg.width
+    s = math.sqrt(2.0 / h_dim)
+    x = l2normalize(jnp.concatenate([x, jnp.full(x.shape[:-1] + (1,), C_SHIFT, x.dtype)], axis=-1))
+    h = l2normalize(Scaler(s, s, name="embed_scaler")(HyperDense(h_dim, name="embed")(x)))
+    for i, (w, m) in enumerate(zip(widths, masks)):
+        h = LERPBlock(h_dim, w, len(widths), name=f"block_{i}")(h, m)
+    return h
+
+
+def out_dim(cfg, in_dim, widths):
+    return cfg.width
+
+
+def layer_width(cfg):
+    return cfg.width * EXPANSION
+
+
+def plan(cfg, in_dim, widths, keeps, in_keep, at):
+    raise ValueError("arch='simbav2' cannot be shrunk: its L2 normalisations span the units a shrink would remove")
+
+
+def export(p, cfg, v, key, x, widths):
+    raise ValueError("arch='simbav2' has no export yet (the policy file format has no L2-normalisation op)")
+
+
+def validate(cfg):
+    if cfg.batch_norm:
+        raise ValueError("torso batch_norm=True is not allowed with arch='simbav2'")
+
+
+def project(params):
+    """``params`` with every 'hyper_dense' kernel scaled to unit L2 norm along its input axis
+    (axis -2, so ensembles' [K, in, out] kernels too): SimbaV2's l2normalize_network after each
+    optimizer step. Everything else (scalers, other layers) is returned as it is."""
+    def visit(tree):
+        if not isinstance(tree, dict):
+            return tree
+        return {k: ({**v, "kernel": l2normalize(v["kernel"], axis=-2)} if k == "hyper_dense" else visit(v))
+                for k, v in tree.items()}
+
+    return visit(jax.tree.map(lambda x: x, params))
+
+
+SIMBAV2 = register_arch(Arch("simbav2", forward=forward, out_dim=out_dim, plan=plan, export=export,
+                             layer_width=layer_width, validate=validate))
