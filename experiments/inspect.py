@@ -24,6 +24,7 @@ import sys
 from experiments.cli import config_from_args
 from experiments.configs.xinet import deploy_train
 from largerl_jax.training import validate
+from largerl_jax.training.run_hooks import agent_config_for_run
 
 CONVENTIONS = {
     "paper": (
@@ -50,7 +51,7 @@ def network_tables(cfg, bn_convention: str = "paper") -> dict:
     spec = env.spec
     if hasattr(env, "close"):
         env.close()
-    agent = make_agent(cfg.agent, spec.obs_dim, spec.act_dim)
+    agent = make_agent(agent_config_for_run(cfg), spec.obs_dim, spec.act_dim)
     state = jax.eval_shape(agent.init, jax.random.PRNGKey(0))
     out = {}
     for name, (_, variables) in agent.networks(state).items():

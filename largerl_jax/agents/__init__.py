@@ -14,7 +14,7 @@ from largerl_jax.agents.family import (
     shrink_agent_state,
 )
 from largerl_jax.agents.ofe import with_ofenet
-from largerl_jax.agents import obs_norm, resets
+from largerl_jax.agents import obs_norm, resets, reward_norm
 from largerl_jax.agents.run_hooks import RunHook, register_run_hook, run_hooks
 from largerl_jax.agents.configs import (
     agent_config,
@@ -34,11 +34,12 @@ from largerl_jax.networks.trainable import Net
 def make_agent(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> Agent:
     """Builds the agent of the family named by ``cfg.name`` (see agents.family) from its config,
     on the features its ``cfg.features`` names, with resets when ``cfg.resets.at_env_steps``
-    (agents.resets), behind a running observation normaliser when ``cfg.obs_norm.enabled``
-    (agents.obs_norm). ``frame_shape``: one frame [H, W, c] of a pixel
+    (agents.resets), reward scaling when ``cfg.reward_norm.enabled`` (agents.reward_norm), behind
+    a running observation normaliser when ``cfg.obs_norm.enabled`` (agents.obs_norm). ``frame_shape``: one frame [H, W, c] of a pixel
     env (EnvSpec.frame_shape), None otherwise."""
     family = agent_family(cfg.name)
-    problems = obs_norm.validate(cfg, family.reads_frames) + resets.validate(cfg, family.reads_frames)
+    problems = (obs_norm.validate(cfg, family.reads_frames) + resets.validate(cfg, family.reads_frames)
+                + reward_norm.validate(cfg, family.reads_frames))
     if problems:
         raise ValueError("; ".join(problems))
     if family.reads_frames:
@@ -49,6 +50,7 @@ def make_agent(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> Agent:
     kind = feature_kind(cfg.get("features", "raw"))
     agent = family.make(cfg, obs_dim, act_dim) if kind.wrap is None else kind.wrap(family.make, cfg, obs_dim, act_dim)
     agent = resets.with_resets(agent, cfg) if resets.enabled(cfg) else agent
+    agent = reward_norm.with_reward_norm(agent, cfg) if reward_norm.enabled(cfg) else agent
     return obs_norm.with_obs_norm(agent, cfg, obs_dim) if obs_norm.enabled(cfg) else agent
 
 

@@ -24,6 +24,12 @@ def obs_norm_config() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({"enabled": False, "eps": 1e-8, "initial_count": 1e-4})
 
 
+def reward_norm_config() -> ml_collections.ConfigDict:
+    """``agent.reward_norm`` (agents.reward_norm, SimbaV2's reward scaling): ``enabled``;
+    ``g_max`` (5, normalized_g_max); ``eps`` (1e-8); ``num_envs``, filled from the run."""
+    return ml_collections.ConfigDict({"enabled": False, "g_max": 5.0, "eps": 1e-8, "num_envs": 0})
+
+
 def resets_config() -> ml_collections.ConfigDict:
     """``agent.resets`` (agents.resets): ``at_env_steps``, the env steps at which the agent
     state's ``fields`` (empty: all of it) return to their initial values; none by default."""
@@ -56,6 +62,8 @@ def _common(cfg: ml_collections.ConfigDict) -> None:
     # Running observation normalisation (SimBa's; agents.obs_norm): off, as in the SAC, TD3 and
     # OFENet papers.
     cfg.obs_norm = obs_norm_config()
+    # Reward scaling by the running discounted return (SimbaV2's; agents.reward_norm): off.
+    cfg.reward_norm = reward_norm_config()
     # Decoupled weight decay (AdamW, Loshchilov & Hutter 2019, optax.adamw: every parameter,
     # scaled by the learning rate) of the actor's, critics' and V's optimizers; 0: plain Adam,
     # as the SAC, TD3 and Ota et al. papers. SimBa and BRO set it.

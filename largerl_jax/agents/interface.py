@@ -80,11 +80,11 @@ class Agent:
     export_gates(state) -> {torso path: [scale or None per maskable layer]}, optional: the
         evaluation-mode gate scales (pi * alive) of a pruned agent's acting torsos, which an
         export multiplies in; None or {} for an agent without gates
-    observe(state, obs [N, obs_dim]) -> state, optional: takes in the observations the agent
-        acted on in one env step (every env of the seed, warm-up included), called by the
-        learner when it stores the step's transitions; running statistics such as an
-        observation normaliser's (agents.obs_norm) live here, never in ``act``, which is
-        read-only
+    observe(state, trans) -> state, optional: takes in one env step's transitions (a
+        replay.Transition of every env of the seed, [N, ...], warm-up included: the
+        observations acted on, rewards, ends), called by the learner when it stores them;
+        running statistics such as an observation normaliser's (agents.obs_norm) or a reward
+        scale's (agents.reward_norm) live here, never in ``act``, which is read-only
     after_store(state, before, after) -> state, optional: the agent's own schedule in env steps
         (resets, agents.resets), called by the learner after it stores an iteration's
         transitions, before that iteration's updates, with the env-step count before and

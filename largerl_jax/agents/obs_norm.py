@@ -72,9 +72,9 @@ def with_obs_norm(agent: interface.Agent, agent_cfg, obs_dim: int) -> interface.
         inner, metrics = agent.update(state.agent, norm_batch(state, batch), key, weights=weights)
         return state.replace(agent=inner), metrics
 
-    def observe(state, obs):
-        inner = state.agent if agent.observe is None else agent.observe(state.agent, obs)
-        return state.replace(agent=inner, obs_stats=update_stats(state.obs_stats, obs))
+    def observe(state, trans):
+        inner = state.agent if agent.observe is None else agent.observe(state.agent, trans)
+        return state.replace(agent=inner, obs_stats=update_stats(state.obs_stats, trans.obs))
 
     def batch_step(fn):
         if fn is None:

@@ -101,7 +101,7 @@ def with_resets(agent: interface.Agent, agent_cfg) -> interface.Agent:
         critic_probe=on_inner(agent.critic_probe),
         export=None if agent.export is None else (lambda p, state, x: agent.export(p, state.agent, x)),
         export_gates=on_inner(agent.export_gates),
-        observe=None if agent.observe is None else (lambda state, obs: state.replace(
-            agent=agent.observe(state.agent, obs))),
+        observe=None if agent.observe is None else (lambda state, trans: state.replace(
+            agent=agent.observe(state.agent, trans))),
         after_store=after_store,
     )

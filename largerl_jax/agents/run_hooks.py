@@ -15,7 +15,7 @@ import copy
 import dataclasses
 from typing import Callable
 
-from largerl_jax.agents import lr_schedule
+from largerl_jax.agents import lr_schedule, reward_norm
 from largerl_jax.agents.family import agent_families, pruned_param_counts, register_in, shrink_agent_state
 from largerl_jax.pruning import run_hook as pruning_run
 
@@ -74,5 +74,20 @@ LR_SCHEDULE = register_run_hook(RunHook(
     active=lambda cfg: lr_schedule.is_scheduled(cfg.agent) and not cfg.agent.lr_schedule.decay_updates,
     meta_key="lr_schedule",
     agent_config=_with_run_decay,
+))
+
+
+def _with_run_envs(cfg, agent):
+    """``agent`` with the reward scale's per-env returns sized for the run's envs per seed."""
+    agent = copy.deepcopy(agent)
+    agent.reward_norm.num_envs = int(cfg.env.num_envs)
+    return agent
+
+
+REWARD_NORM = register_run_hook(RunHook(
+    name="reward_norm",
+    active=lambda cfg: reward_norm.enabled(cfg.agent),
+    meta_key="reward_norm",
+    agent_config=_with_run_envs,
 ))
 

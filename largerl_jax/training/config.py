@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from largerl_jax.agents import agent_families, agent_family, feature_kinds, lr_schedule, obs_norm, resets
+from largerl_jax.agents import agent_families, agent_family, feature_kinds, lr_schedule, obs_norm, resets, reward_norm
 from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.agents.td import CRITIC_LOSSES
 from largerl_jax.envs import check_env
@@ -180,6 +180,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         problems += family.validate(agent)
     if family is not None:
         problems += obs_norm.validate(agent, family.reads_frames) + resets.validate(agent, family.reads_frames)
+        problems += reward_norm.validate(agent, family.reads_frames)
         if lr_schedule.is_scheduled(agent) and not family.schedules_lr:
             problems.append(f"agent.lr_schedule.kind={agent.lr_schedule.kind!r}: agent {agent.name!r} has no "
                             "learning-rate schedules (its families with them: "

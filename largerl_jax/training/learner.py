@@ -77,10 +77,10 @@ class Learner:
 
     def store(self, ts: TrainState, trans) -> TrainState:
         """``trans``: a ``replay.Transition``, or for pixel agents a ``frames.FrameTransition``.
-        An agent with ``observe`` (running statistics) takes in the observations it acted on, and
+        An agent with ``observe`` (running statistics) takes in the transitions, and
         one with ``after_store`` (resets) sees the env-step count move."""
         steps = ts.env_steps + trans.reward.shape[0]
-        agent = ts.agent if self.agent.observe is None else self.agent.observe(ts.agent, trans.obs)
+        agent = ts.agent if self.agent.observe is None else self.agent.observe(ts.agent, trans)
         if self.agent.after_store is not None:
             agent = self.agent.after_store(agent, ts.env_steps, steps)
         return ts.replace(replay=self.replay.insert(ts.replay, trans), env_steps=steps, agent=agent)
