@@ -1,6 +1,7 @@
 """Today's methods for scaling networks, on the library's tasks: ``[gym_]TASK_METHOD`` for MuJoCo
 locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
-DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``, ``bro``,
+DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``,
+``simbav2``, ``bro``,
 ``bro_fast`` (BRO's replay ratio 2 and single reset), and the compositions ``simba_sn`` (spectral
 normalisation on SimBa's critic) and ``simba_ofenet`` (OFENet features under SimBa).
 
@@ -32,7 +33,7 @@ from experiments.configs.dmc import DMC_TASKS, playground_name
 from experiments.configs.families import LOCOMOTION
 from largerl_jax.training import run_config
 
-METHODS = ("simba", "bro", "bro_fast")
+METHODS = ("simba", "simbav2", "bro", "bro_fast")
 DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
 TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
 SIM_STEPS = 1_000_000
@@ -44,6 +45,8 @@ DMC_ACTION_REPEAT = 2
 # (Fast); start_training 2500; eval_episodes 5; no action repeat in its DMC wrapper's call).
 RUN = {
     "simba": {"updates": 2, "warmup": 5_000, "eval_episodes": 10, "action_repeat": None},
+    # SimbaV2 configs/online_rl.yaml: updates_per_interaction_step = action_repeat (None here)
+    "simbav2": {"updates": None, "warmup": 5_000, "eval_episodes": 10, "action_repeat": None},
     "bro": {"updates": 10, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
     "bro_fast": {"updates": 2, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
 }
@@ -63,14 +66,14 @@ def _common(cfg, method: str, episode_length: int, action_repeat: int, episodic:
         cfg.env.action_repeat = action_repeat
     cfg.env.num_envs = 1
     cfg.env.eval_episodes = run["eval_episodes"]
-    cfg.updates_per_iteration = run["updates"]
+    cfg.updates_per_iteration = run["updates"] or action_repeat
     cfg.total_env_steps = SIM_STEPS // action_repeat
     cfg.warmup_env_steps = run["warmup"]
     cfg.replay_capacity = cfg.total_env_steps
     cfg.log_every_env_steps = 5_000
     cfg.eval_every_env_steps = EVAL_EVERY
     cfg.checkpoint_every_env_steps = 100_000
-    if method == "simba":  # SimBa's discount heuristic and one critic on non-episodic tasks
+    if method in ("simba", "simbav2"):  # SimBa's discount heuristic, one critic on non-episodic tasks
         cfg.agent.gamma = discount(episode_length, action_repeat)
         cfg.agent.num_q = 2 if episodic else 1
 
@@ -89,13 +92,13 @@ def dmc(task: str, method: str) -> ml_collections.ConfigDict:
 
 def pendulum(method: str) -> ml_collections.ConfigDict:
     """The learning check: the method's agent at small widths on Pendulum swing-up (200-step
-    episodes: gamma 0.975 by the heuristic), 4 envs and 8 updates per iteration (the method's
-    2 per env step), 10K env steps. Widths 16 (actor) and 32 (critic), inner 4x: on 3 seeds
-    SimBa passed -215 at 6K env steps, -185 at 8K (2026-12-06, this CPU)."""
+    episodes: gamma 0.975 by the heuristic), 4 envs and 4 x the method's updates per env step
+    per iteration, 10K env steps. Widths 16 (actor) and 32 (critic), inner 4x: on 3 seeds SimBa
+    passed -215 at 6K env steps and -185 at 8K, SimbaV2 -165 at 8K (2026-12-06, this CPU)."""
     cfg = run_config(agent=method, env="pendulum")
     _common(cfg, method, 200, 1, episodic=False)
     cfg.env.num_envs = 4
-    cfg.updates_per_iteration = 4 * RUN[method]["updates"]
+    cfg.updates_per_iteration = 4 * (RUN[method]["updates"] or 1)
     cfg.total_env_steps = 10_000
     cfg.warmup_env_steps = 1_000
     cfg.replay_capacity = 100_000

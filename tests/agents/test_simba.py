@@ -224,3 +224,27 @@ def test_spectral_norm_on_a_simba_critic_and_ofenet_under_simba_run_end_to_end(t
             assert set(spectral) == {"block_0"} and set(spectral["block_0"]) == {"up", "down"}  # not proj
         else:
             assert np.asarray(state.agent.ofe.net.params["phi_s"]["hidden_0"]["kernel"]).shape[0] == 3
+
+
+def test_simbav2_keeps_its_kernels_on_the_sphere_through_a_run_and_resumes_exactly(tmp_path):
+    """SimbaV2 end to end (hyperspherical torso and heads, categorical critic, weight projection,
+    observation and reward normalisation, linear learning-rate decay over the run)."""
+    cfg = _tiny()
+    v2 = get_config("pendulum_simbav2")
+    cfg.agent = v2.agent
+    cfg.agent.actor.width, cfg.agent.critic.width, cfg.agent.batch_size, cfg.agent.bins = 8, 8, 32, 11
+    full = run(cfg, workdir=str(tmp_path / "full"), num_seeds=2, progress=False)
+    part = tmp_path / "part"
+    run(cfg, workdir=str(part), num_seeds=2, progress=False, stop_after_env_steps=400)
+    resumed = run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
+    for a, b in zip(full, resumed):
+        for k in ("eval_return", "critic_loss", "actor_loss", "reward_scale_divisor"):
+            if k in a:
+                assert a[k] == b[k], (k, a, b)
+    state = open_run(str(tmp_path / "full")).restore(0).state
+    nets = state.agent.agent  # obs_norm -> reward_norm -> SimbaV2
+    for net in (nets.actor, nets.critic):
+        for path, leaf in jax.tree_util.tree_leaves_with_path(net.params):
+            if "hyper_dense" in str(path):
+                np.testing.assert_allclose(np.linalg.norm(np.asarray(leaf), axis=-2), 1.0, atol=1e-6)
+    assert full[-1]["reward_scale_divisor"] > 1.0

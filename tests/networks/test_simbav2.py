@@ -1,6 +1,5 @@
 """The 'simbav2' torso (networks/archs/simbav2.py) against SimbaV2's definition, computed by
-hand; the weight projection; the parameter counts of the issue with SimbaV2's heads counted
-from their definition (the heads and the agent are not built yet)."""
+hand; the weight projection; the parameter counts of the issue with SimbaV2's heads."""
 import math
 
 import jax
@@ -10,6 +9,7 @@ import pytest
 
 from largerl_jax.networks import Torso, torso_config, total_params
 from largerl_jax.networks.archs.simbav2 import project
+from largerl_jax.networks.hyper_heads import HyperCategoricalQ, HyperGaussianPolicy
 
 
 def _l2(x):
@@ -60,14 +60,11 @@ def test_the_projection_puts_every_kernel_column_on_the_unit_sphere_and_nothing_
 
 
 def test_parameter_counts_on_dmc_humanoid_match_the_issue():
-    """SimbaV2 on DMC humanoid (67/21): actor 0.18M, critic 4.56M, the torsos built here and the
-    heads counted from simbaV2_layer.py (HyperNormalTanhPolicy: two branches of HyperDense(h),
-    Scaler(h), HyperDense(|A|) and a bias; HyperCategoricalValue: HyperDense(h), Scaler(h),
-    HyperDense(101) and a bias)."""
-    def torso_params(width, depth, in_dim):
-        t = Torso(torso_config(arch="simbav2", width=width, depth=depth))
-        return total_params(jax.eval_shape(t.init, jax.random.PRNGKey(0), jnp.zeros((1, in_dim))))
-
-    actor = torso_params(128, 1, 67) + 2 * (128 * 128 + 128 + 128 * 21 + 21)
-    critic = torso_params(512, 2, 88) + (512 * 512 + 512 + 512 * 101 + 101)
-    assert actor == pytest.approx(0.18e6, rel=0.02) and critic == pytest.approx(4.56e6, rel=0.02)
+    """SimbaV2 on DMC humanoid (67/21): actor 0.18M, critic 4.56M (one critic on DMC), the heads
+    being SimbaV2's (networks.hyper_heads)."""
+    actor = HyperGaussianPolicy(torso=torso_config(arch="simbav2", width=128, depth=1), act_dim=21)
+    critic = HyperCategoricalQ(torso=torso_config(arch="simbav2", width=512, depth=2), num_q=1, bins=101)
+    n_actor = total_params(jax.eval_shape(actor.init, jax.random.PRNGKey(0), jnp.zeros((1, 67))))
+    n_critic = total_params(jax.eval_shape(critic.init, jax.random.PRNGKey(0), jnp.zeros((1, 88))))
+    assert (n_actor, n_critic) == (178_986, 4_559_973)
+    assert n_actor == pytest.approx(0.18e6, rel=0.02) and n_critic == pytest.approx(4.56e6, rel=0.02)
