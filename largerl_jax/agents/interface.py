@@ -106,3 +106,40 @@ class Agent:
     export_gates: Callable | None = None
     observe: Callable | None = None
     after_store: Callable | None = None
+
+
+def around(inner: Agent, init: Callable, batch: Callable | None = None, **own) -> Agent:
+    """A wrapper agent whose state keeps ``inner``'s as its field ``agent`` (observation
+    normalisation, reward scaling, resets). ``init(key)`` builds the wrapper's state;
+    ``batch(state, batch)``, when given, rewrites every batch before ``inner`` sees it (its update,
+    pre-training, auxiliary update and critic probe). Every other function passes through to
+    ``inner`` on ``state.agent`` unless ``own`` names a replacement; an ``observe`` or
+    ``after_store`` given in ``own`` calls ``inner``'s itself."""
+    see = batch or (lambda state, b: b)
+
+    def on(fn):
+        return None if fn is None else (lambda state, *args: fn(state.agent, *args))
+
+    def with_batch(fn):
+        if fn is None:
+            return None
+
+        def step(state, b, key, **kwargs):
+            inner_state, metrics = fn(state.agent, see(state, b), key, **kwargs)
+            return state.replace(agent=inner_state), metrics
+
+        return step
+
+    def nested(fn):
+        return None if fn is None else (lambda state, *args: state.replace(agent=fn(state.agent, *args)))
+
+    fields = dict(
+        name=inner.name, init=init, act=on(inner.act), update=with_batch(inner.update), networks=on(inner.networks),
+        pretrain=with_batch(inner.pretrain), aux_update=with_batch(inner.aux_update),
+        optional_metrics=inner.optional_metrics, frame_stack=inner.frame_stack, gate_widths=on(inner.gate_widths),
+        critic_probe=None if inner.critic_probe is None else (
+            lambda state, b, key: inner.critic_probe(state.agent, see(state, b), key)),
+        export=None if inner.export is None else (lambda p, state, x: inner.export(p, state.agent, x)),
+        export_gates=on(inner.export_gates), observe=nested(inner.observe), after_store=nested(inner.after_store),
+    )
+    return Agent(**{**fields, **own})

@@ -68,26 +68,9 @@ def with_obs_norm(agent: interface.Agent, agent_cfg, obs_dim: int) -> interface.
     def act(state, obs, key, deterministic: bool):
         return agent.act(state.agent, norm(state, obs), key, deterministic)
 
-    def update(state, batch, key, weights=None):
-        inner, metrics = agent.update(state.agent, norm_batch(state, batch), key, weights=weights)
-        return state.replace(agent=inner), metrics
-
     def observe(state, trans):
         inner = state.agent if agent.observe is None else agent.observe(state.agent, trans)
         return state.replace(agent=inner, obs_stats=update_stats(state.obs_stats, trans.obs))
-
-    def batch_step(fn):
-        if fn is None:
-            return None
-
-        def step(state, batch, key):
-            inner, metrics = fn(state.agent, norm_batch(state, batch), key)
-            return state.replace(agent=inner), metrics
-
-        return step
-
-    def critic_probe(state, batch, key):
-        return agent.critic_probe(state.agent, norm_batch(state, batch), key)
 
     def export(p, state, x):
         stats = state.obs_stats
@@ -96,21 +79,5 @@ def with_obs_norm(agent: interface.Agent, agent_cfg, obs_dim: int) -> interface.
                  scale=p.array("obs_norm/scale", ones), bias=p.array("obs_norm/bias", zeros), eps=eps)
         return agent.export(p, state.agent, z)
 
-    return interface.Agent(
-        name=agent.name,
-        init=init,
-        act=act,
-        update=update,
-        networks=lambda state: agent.networks(state.agent),
-        pretrain=batch_step(agent.pretrain),
-        aux_update=batch_step(agent.aux_update),
-        optional_metrics=agent.optional_metrics,
-        gate_widths=None if agent.gate_widths is None else lambda state: agent.gate_widths(state.agent),
-        critic_probe=None if agent.critic_probe is None else critic_probe,
-        export=None if agent.export is None else export,
-        export_gates=None if agent.export_gates is None else lambda state: agent.export_gates(state.agent),
-        observe=observe,
-        after_store=None if agent.after_store is None else (lambda state, before, after: state.replace(
-            agent=agent.after_store(state.agent, before, after))),
-    )
-
+    return interface.around(agent, init, batch=norm_batch, act=act, observe=observe,
+                            export=None if agent.export is None else export)

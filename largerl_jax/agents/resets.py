@@ -75,33 +75,4 @@ def with_resets(agent: interface.Agent, agent_cfg) -> interface.Agent:
             fresh = inner.replace(**{f: getattr(fresh, f) for f in fields})
         return state.replace(agent=trainable.select(due(at_env_steps, before, after), fresh, inner))
 
-    def inner_step(fn):
-        if fn is None:
-            return None
-
-        def step(state, batch, key, *args, **kwargs):
-            inner, metrics = fn(state.agent, batch, key, *args, **kwargs)
-            return state.replace(agent=inner), metrics
-
-        return step
-
-    def on_inner(fn):
-        return None if fn is None else (lambda state, *args: fn(state.agent, *args))
-
-    return interface.Agent(
-        name=agent.name,
-        init=init,
-        act=lambda state, obs, key, deterministic: agent.act(state.agent, obs, key, deterministic),
-        update=inner_step(agent.update),
-        networks=on_inner(agent.networks),
-        pretrain=inner_step(agent.pretrain),
-        aux_update=inner_step(agent.aux_update),
-        optional_metrics=agent.optional_metrics,
-        gate_widths=on_inner(agent.gate_widths),
-        critic_probe=on_inner(agent.critic_probe),
-        export=None if agent.export is None else (lambda p, state, x: agent.export(p, state.agent, x)),
-        export_gates=on_inner(agent.export_gates),
-        observe=None if agent.observe is None else (lambda state, trans: state.replace(
-            agent=agent.observe(state.agent, trans))),
-        after_store=after_store,
-    )
+    return interface.around(agent, init, after_store=after_store)

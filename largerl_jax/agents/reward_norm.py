@@ -84,29 +84,4 @@ def with_reward_norm(agent: interface.Agent, agent_cfg) -> interface.Agent:
         inner, metrics = agent.update(state.agent, scaled(state, batch), key, weights=weights)
         return state.replace(agent=inner), {**metrics, "reward_scale_divisor": scale(state, g_max, eps)}
 
-    def on_inner(fn):
-        return None if fn is None else (lambda state, *args: fn(state.agent, *args))
-
-    def inner_batch(fn):
-        if fn is None:
-            return None
-
-        def step(state, batch, key):
-            inner, metrics = fn(state.agent, scaled(state, batch), key)
-            return state.replace(agent=inner), metrics
-
-        return step
-
-    return interface.Agent(
-        name=agent.name, init=init,
-        act=lambda state, obs, key, deterministic: agent.act(state.agent, obs, key, deterministic),
-        update=update, networks=on_inner(agent.networks), pretrain=inner_batch(agent.pretrain),
-        aux_update=inner_batch(agent.aux_update), optional_metrics=agent.optional_metrics,
-        gate_widths=on_inner(agent.gate_widths),
-        critic_probe=None if agent.critic_probe is None else (
-            lambda state, batch, key: agent.critic_probe(state.agent, scaled(state, batch), key)),
-        export=None if agent.export is None else (lambda p, state, x: agent.export(p, state.agent, x)),
-        export_gates=on_inner(agent.export_gates), observe=observe,
-        after_store=None if agent.after_store is None else (lambda state, before, after: state.replace(
-            agent=agent.after_store(state.agent, before, after))),
-    )
+    return interface.around(agent, init, batch=scaled, update=update, observe=observe)

@@ -15,8 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from largerl_jax.networks.archs.simbav2 import HyperDense, Scaler
-from largerl_jax.networks.config import freeze_torso_config
-from largerl_jax.networks.heads import bound_log_std
+from largerl_jax.networks.heads import _Head, bound_log_std
 from largerl_jax.networks.torso import Torso
 
 
@@ -32,15 +31,10 @@ class _HyperOut(nn.Module):
         return y + self.param("bias", nn.initializers.zeros, (self.outputs,))
 
 
-class HyperGaussianPolicy(nn.Module):
-    torso: object
+class HyperGaussianPolicy(_Head):
     act_dim: int
     log_std_min: float = -10.0
     log_std_max: float = 2.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "torso", freeze_torso_config(self.torso))
-        super().__post_init__()
 
     @nn.compact
     def __call__(self, obs, train: bool = False, masks=None):
@@ -63,18 +57,13 @@ class _CategoricalMember(nn.Module):
         return _HyperOut(self.torso.width, self.bins, name="value")(z)
 
 
-class HyperCategoricalQ(nn.Module):
+class HyperCategoricalQ(_Head):
     """(obs, action) -> logits [num_q, B, bins]; ``penultimate=True``: the torso's features."""
 
-    torso: object
     num_q: int = 2
     bins: int = 101
     v_min: float = -5.0
     v_max: float = 5.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "torso", freeze_torso_config(self.torso))
-        super().__post_init__()
 
     @nn.compact
     def __call__(self, obs, action=None, train: bool = False, masks=None, penultimate: bool = False):
@@ -82,9 +71,6 @@ class HyperCategoricalQ(nn.Module):
         members = nn.vmap(_CategoricalMember, variable_axes={"params": 0}, split_rngs={"params": True},
                           in_axes=None, out_axes=0, axis_size=self.num_q)
         return members(self.torso, self.bins, penultimate, name="ensemble")(x)
-
-    def atoms(self) -> jax.Array:
-        return jnp.linspace(self.v_min, self.v_max, self.bins)
 
 
 def categorical_q(logits, atoms):
