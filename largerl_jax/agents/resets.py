@@ -4,10 +4,12 @@ chosen fields of the agent's state (``fields``; empty: all of it, networks, opti
 temperature and counters) go back to their initial values, per seed, inside the compiled
 program (a select, so every seed of a vmapped run stays in one program).
 
-The re-initialisation draws with the key of the agent's first initialisation, so a reset
-restores exactly the initial weights, as BRO's code does (``reset`` calls ``init_models(seeds)``
-again; naumix/BiggerRegularizedOptimistic, jaxrl/bro/bro_learner.py). The wrapped state is
-(inner state, that key).
+A reset restores exactly the initial weights, as BRO's code does (``reset`` calls
+``init_models(seeds)`` again with the same seeds; naumix/BiggerRegularizedOptimistic,
+jaxrl/bro/bro_learner.py). The wrapped state is (inner state, the initial state): keeping the
+initial state costs one more copy of the agent's state in memory and checkpoints, where
+re-running the initialisation (orthogonal QRs of every layer) would run on every env step of
+the compiled loop, since under the vmap over seeds the reset is a select and both sides run.
 
 Config (``agent.resets``, agents.configs.resets_config): ``at_env_steps`` (env steps, counted as
 every ``*_env_steps`` field: stored transitions of all envs), ``fields``.
@@ -28,7 +30,7 @@ from largerl_jax.pruning.config import is_pruned
 @struct.dataclass
 class ResetState:
     agent: Any
-    init_key: jax.Array
+    initial: Any  # the agent's state as first initialised, restored by a reset
 
 
 def enabled(agent_cfg) -> bool:
@@ -66,11 +68,11 @@ def with_resets(agent: interface.Agent, agent_cfg) -> interface.Agent:
         unknown = [f for f in fields if not hasattr(inner, f)]
         if unknown:
             raise ValueError(f"agent.resets.fields {unknown} are not fields of the {agent.name} agent's state")
-        return ResetState(agent=inner, init_key=key)
+        return ResetState(agent=inner, initial=inner)
 
     def after_store(state, before, after):
         inner = state.agent if agent.after_store is None else agent.after_store(state.agent, before, after)
-        fresh = agent.init(state.init_key)
+        fresh = state.initial
         if fields:
             fresh = inner.replace(**{f: getattr(fresh, f) for f in fields})
         return state.replace(agent=trainable.select(due(at_env_steps, before, after), fresh, inner))
