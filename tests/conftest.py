@@ -98,14 +98,14 @@ def case_run(tmp_path_factory):
     """``case_run(name) -> (records, workdir)``: golden case ``name`` (tests/golden/cases.py) run
     once per worker, for the golden test and for the tests that check the same tiny run's
     behaviour (test modules in the xdist group 'golden')."""
-    from golden.cases import records
+    from golden.cases import run_case
 
     done: dict = {}
 
     def get(name: str):
         if name not in done:
             workdir = str(tmp_path_factory.mktemp(f"case_{name}") / name)
-            done[name] = (records(name, workdir), workdir)
+            done[name] = (run_case(name, workdir), workdir)
         return done[name]
 
     return get

@@ -58,6 +58,12 @@ CASES = {
     "host_gym": ("gym_hopper_sac", HOST, 2, "run"),
 }
 RENDERED = {"pixels"}  # cases whose results also depend on the OpenGL renderer
+# Cases whose time is running, not compiling, run in their own interpreter at these XLA flags
+# when the suite compiles at its own fast-compile flags (tests/xla_test_flags.py), and compare
+# with a record set made under them. The pixel case's convs run slowly at the lowest backend
+# level with the legacy emitters: 113 s there, 68 s at XLA's defaults (its whole run, alone on
+# the 2-core dev VM, 2026-12-06).
+OWN_XLA_FLAGS = {"pixels": ""}
 # Packages beyond fingerprint.CORE whose numbers a case's results depend on: its simulator
 # (the Pendulum cases step our own JAX env and depend on none).
 SIMULATOR = {"pixels": ("mujoco", "dm_control"), "host_gym": ("mujoco", "gymnasium")}
@@ -76,6 +82,16 @@ PINNED = {
                ("agent.critic.kernel_init", "lecun_normal"), ("agent.actor.ln_epsilon", "1e-06"),
                ("agent.critic.ln_epsilon", "1e-06")],
 }
+
+
+def xla_flags(name: str) -> str:
+    """The XLA_FLAGS case ``name`` runs under from this process: its own (OWN_XLA_FLAGS) when
+    this process has the suite's fast-compile flags, else this process's (a user's own flags
+    hold for every case)."""
+    from xla_test_flags import FAST_COMPILE
+
+    here = os.environ.get("XLA_FLAGS", "").strip()
+    return OWN_XLA_FLAGS[name].strip() if name in OWN_XLA_FLAGS and here == FAST_COMPILE else here
 
 
 def _has(cfg, key: str) -> bool:
@@ -99,6 +115,25 @@ def _read(path: str) -> list[dict]:
 
     with open(path) as f:
         return [json.loads(line) for line in f]
+
+
+def run_case(name: str, workdir: str) -> list[dict]:
+    """``records(name, workdir)`` under the case's XLA flags (``xla_flags``): in this process
+    when they are this process's, else in a fresh interpreter (tests/golden/record.py) that
+    keeps its run in ``workdir``."""
+    import subprocess
+    import sys
+
+    flags = xla_flags(name)
+    if flags == os.environ.get("XLA_FLAGS", "").strip():
+        return records(name, workdir)
+    out = workdir + ".records"
+    env = dict(os.environ, XLA_FLAGS=flags)
+    done = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "record.py"),
+                           f"--out={out}", f"--workdir={workdir}", name], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"case {name} under XLA_FLAGS={flags!r} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    return _read(os.path.join(out, f"{name}.jsonl"))
 
 
 def records(name: str, workdir: str) -> list[dict]:

@@ -2,9 +2,10 @@
 the machine and stack they were computed on (float results depend on the CPU's instruction set,
 on jaxlib and on XLA_FLAGS):
 
-    python tests/golden/record.py [--out=DIR] [CASE ...]
+    python tests/golden/record.py [--out=DIR] [--workdir=RUN] [CASE ...]
 
-(default DIR: records/<today's date>/, a new record set beside the committed ones)
+(default DIR: records/<today's date>/, a new record set beside the committed ones; RUN keeps the
+run's folder, for one case, as the golden test's cases run in their own interpreter need)
 
 It imports the package of the tree it lies in (tests/golden/../..), not an installed one, so a
 copy of this directory inside an older checkout records that checkout's behaviour: the golden
@@ -29,20 +30,28 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "records", datet
 
 
 def main(argv: list[str]) -> int:
-    out = HERE
+    out, keep = HERE, None
     names = []
     for a in argv:
         if a.startswith("--out="):
             out = a.split("=", 1)[1]
+        elif a.startswith("--workdir="):
+            keep = a.split("=", 1)[1]
         elif a in CASES:
             names.append(a)
         else:
             print(f"record.py: unknown case or flag {a!r}; cases: {', '.join(CASES)}", file=sys.stderr)
             return 2
+    if keep and len(names) != 1:
+        print("record.py: --workdir keeps the run of exactly one named case", file=sys.stderr)
+        return 2
     os.makedirs(out, exist_ok=True)
     for name in names or list(CASES):
-        with tempfile.TemporaryDirectory() as wd:
-            recs = records(name, os.path.join(wd, name))
+        if keep:
+            recs = records(name, keep)
+        else:
+            with tempfile.TemporaryDirectory() as wd:
+                recs = records(name, os.path.join(wd, name))
         with open(os.path.join(out, f"{name}.jsonl"), "w") as f:
             f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in recs)
         print(f"{name}: {len(recs)} records", flush=True)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-from golden.cases import RENDERED, SIMULATOR
+from golden.cases import RENDERED, SIMULATOR, xla_flags
 from golden.fingerprint import fingerprint, relevant
 
 # The last commit before the issue-18 refactor: the behaviour every later commit must keep.
@@ -30,9 +30,10 @@ def _fingerprint_of(records_dir: str) -> dict:
 
 def fits(name: str, records_dir: str) -> bool:
     """Whether the records in ``records_dir`` were computed where case ``name`` gives the same
-    bits as here."""
+    bits as here, under the XLA flags the case runs with (golden.cases.xla_flags)."""
     render, packages = name in RENDERED, SIMULATOR.get(name, ())
-    return relevant(_fingerprint_of(records_dir), packages, render) == relevant(fingerprint(render), packages, render)
+    here = dict(fingerprint(render), xla_flags=xla_flags(name))
+    return relevant(_fingerprint_of(records_dir), packages, render) == relevant(here, packages, render)
 
 
 def committed_sets() -> list[str]:
@@ -61,10 +62,11 @@ def why_not_recomputable() -> str | None:
     return None
 
 
-def recompute(workdir: str, names: list[str], timeout_s: float = 1800) -> str:
+def recompute(workdir: str, names: list[str], timeout_s: float = 1800) -> dict[str, str]:
     """Checks the reference commit out into ``workdir``, puts this tree's tests/golden beside its
-    code (the cases' text is the same before and after), records cases ``names`` there in a fresh
-    interpreter with this process's environment, and returns the records directory."""
+    code (the cases' text is the same before and after), records cases ``names`` there in fresh
+    interpreters with this process's environment, one per set of XLA flags the cases run under
+    (golden.cases.xla_flags), and returns each case's records directory."""
     tree = os.path.join(workdir, "reference")
     os.makedirs(tree)
     archive = subprocess.run(["git", "-C", REPO, "archive", "--format=tar", COMMIT], capture_output=True, check=True)
@@ -72,12 +74,18 @@ def recompute(workdir: str, names: list[str], timeout_s: float = 1800) -> str:
     golden = os.path.join(tree, "tests", "golden")
     shutil.rmtree(golden, ignore_errors=True)
     shutil.copytree(HERE, golden, ignore=shutil.ignore_patterns("records", "__pycache__"))
-    out = os.path.join(workdir, "records")
-    done = subprocess.run([sys.executable, os.path.join(golden, "record.py"), f"--out={out}", *names], cwd=tree,
-                          capture_output=True, text=True, timeout=timeout_s)
-    if done.returncode != 0:
-        raise RuntimeError(f"recording the reference commit {COMMIT[:7]} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
-    misfits = [n for n in names if not fits(n, out)]  # the subprocess saw another stack: not comparable
-    if misfits:
-        raise RuntimeError(f"the reference ran on {_fingerprint_of(out)}, this process is {fingerprint()}")
-    return out
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(xla_flags(n), []).append(n)
+    dirs = {}
+    for i, (flags, group) in enumerate(groups.items()):
+        out = os.path.join(workdir, f"records{i}")  # a record set has one fingerprint, so one per group
+        done = subprocess.run([sys.executable, os.path.join(golden, "record.py"), f"--out={out}", *group], cwd=tree,
+                              env=dict(os.environ, XLA_FLAGS=flags), capture_output=True, text=True, timeout=timeout_s)
+        if done.returncode != 0:
+            raise RuntimeError(f"recording the reference commit {COMMIT[:7]} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+        misfits = [n for n in group if not fits(n, out)]  # the subprocess saw another stack: not comparable
+        if misfits:
+            raise RuntimeError(f"the reference ran on {_fingerprint_of(out)}, this process is {fingerprint()}")
+        dirs.update({n: out for n in group})
+    return dirs

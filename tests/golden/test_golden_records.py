@@ -22,8 +22,7 @@ def reference_dirs(tmp_path_factory) -> dict:
     misfits = [n for n, d in dirs.items() if d is None]
     if misfits:
         why = reference.why_not_recomputable()
-        out = None if why else reference.recompute(str(tmp_path_factory.mktemp("golden")), misfits)
-        dirs.update({n: out for n in misfits})
+        dirs.update({n: None for n in misfits} if why else reference.recompute(str(tmp_path_factory.mktemp("golden")), misfits))
         dirs["why"] = why
     return dirs
 

@@ -10,8 +10,8 @@ from test_learning import _final_records
 @pytest.mark.slow
 def test_pendulum_simba_learns_on_every_seed(tmp_path):
     cfg = get_config("pendulum_simba")
-    assert cfg.total_env_steps == 10_000 and cfg.agent.name == "simba" and cfg.agent.obs_norm.enabled
+    assert cfg.total_env_steps == 8_000 and cfg.agent.name == "simba" and cfg.agent.obs_norm.enabled
     final = _final_records("pendulum_simba", tmp_path / "run")
-    assert final[0]["env_steps"] == 10_000
+    assert final[0]["env_steps"] == 8_000
     assert [r["seed"] for r in final] == [0, 1, 2]
     assert all(r["eval_return"] >= -250 for r in final), final
