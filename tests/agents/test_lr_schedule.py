@@ -46,8 +46,9 @@ def test_a_rate_decayed_to_zero_stops_every_network_and_the_temperature():
 def test_the_run_hook_decays_over_the_runs_own_updates():
     cfg = get_config("pendulum_simba")
     cfg.agent.lr_schedule.kind, cfg.agent.lr_schedule.end_factor = "linear", 0.5
-    # (10,000 - 1,000 warm-up) / 4 envs x 8 updates per iteration
-    assert agent_config_for_run(cfg).lr_schedule.decay_updates == 18_000
+    # (8,000 - 1,000 warm-up) / 4 envs x 8 updates per iteration
+    assert (cfg.total_env_steps, cfg.warmup_env_steps, cfg.env.num_envs, cfg.updates_per_iteration) == (8_000, 1_000, 4, 8)
+    assert agent_config_for_run(cfg).lr_schedule.decay_updates == 14_000
     cfg.agent.lr_schedule.decay_updates = 7
     assert agent_config_for_run(cfg).lr_schedule.decay_updates == 7
 
