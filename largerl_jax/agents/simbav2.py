@@ -11,8 +11,9 @@ simbaV2_update.py (update order: actor, temperature, critic on a target from the
 temperature, target; the clipped double-Q target takes the distribution of the member with the
 lower mean; losses summed over members), simbaV2_agent.py (Adam without weight decay on the
 three optimizers, all on the linear schedule). The run settings are the ``*_simbav2`` configs'
-(experiments/configs/scaling.py). Not yet: export (the policy file format has no L2 op) and
-OFENet features under it (its act and update take no feature view).
+(experiments/configs/scaling.py). Exported policies run the hyperspherical ops (L2
+normalisations, scalers, LERPs) in the policy file's NumPy program. Not yet: OFENet features
+under it (its act and update take no feature view).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.sac import SACState, initial_state, temperature_step
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample, torso_config, trainable
 from largerl_jax.networks.archs.simbav2 import project
-from largerl_jax.networks.hyper_heads import HyperCategoricalQ, HyperGaussianPolicy, categorical_q
+from largerl_jax.networks.hyper_heads import HyperCategoricalQ, HyperGaussianPolicy, categorical_q, export_hyper_policy
 
 
 def simbav2_config() -> ml_collections.ConfigDict:
@@ -122,8 +123,11 @@ def make_simbav2(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> 
         return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(sa,),
                                      target=(target * atoms).sum(-1), to_q=lambda logits: categorical_q(logits, atoms))
 
+    def export(p, state: SACState, x):
+        return export_hyper_policy(p, state.actor.module, state.actor.variables(), "actor", x)
+
     return interface.Agent(name=cfg.name, init=init, act=act, update=update, networks=networks,
-                           critic_probe=critic_probe)
+                           critic_probe=critic_probe, export=export)
 
 
 def _validate(agent_cfg) -> list[str]:

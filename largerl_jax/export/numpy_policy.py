@@ -35,7 +35,12 @@ Ops (deterministic acting only; train-time state such as batch statistics never 
                 means 1: such slots follow every maskable hidden layer and hold the
                 evaluation-mode gate scales of pruned networks (pi * alive) when there are any
     add         in[0] + in[1]
+    sub         in[0] - in[1]
     concat      along the last axis
+    add_constant          x + ``value`` (a float)
+    append_constant       one more feature of value ``value`` at the end of the last axis
+    l2_normalize          x / max(||x||, ``eps``) over the last axis (SimbaV2's hyperspherical
+                          networks)
 """
 from __future__ import annotations
 
@@ -67,6 +72,14 @@ def _layer_norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float) 
     return (x - mean) * (scale / np.sqrt(var + np.float32(eps))) + bias
 
 
+def _l2_normalize(x: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.maximum(np.sqrt(np.square(x).sum(axis=-1, keepdims=True)), np.float32(eps))
+
+
+def _append_constant(x: np.ndarray, value: float) -> np.ndarray:
+    return np.concatenate([x, np.full(x.shape[:-1] + (1,), value, np.float32)], axis=-1)
+
+
 def _swish(x: np.ndarray) -> np.ndarray:
     # sigmoid through tanh: no overflow in exp for large |x|
     return x * (np.float32(0.5) * (np.float32(1.0) + np.tanh(np.float32(0.5) * x)))
@@ -91,7 +104,11 @@ _OPS: dict[str, Callable[[dict, list, dict], np.ndarray]] = {
     "tanh": lambda op, xs, a: np.tanh(xs[0]),
     "scale": _scale,
     "add": lambda op, xs, a: xs[0] + xs[1],
+    "sub": lambda op, xs, a: xs[0] - xs[1],
     "concat": lambda op, xs, a: np.concatenate(xs, axis=-1),
+    "add_constant": lambda op, xs, a: xs[0] + np.float32(op["value"]),
+    "append_constant": lambda op, xs, a: _append_constant(xs[0], op["value"]),
+    "l2_normalize": lambda op, xs, a: _l2_normalize(xs[0], op["eps"]),
 }
 # attributes of each op that name arrays (an optional 'scale' may be absent from the file)
 _ARRAY_ATTRS = {

@@ -41,6 +41,13 @@ def dense(p, v: Mapping, key: str, x: str, columns: int | None = None) -> str:
     return p.op("dense", x, kernel=p.array(f"{key}/kernel", kernel), bias=p.array(f"{key}/bias", bias))
 
 
+def bias_free_dense(p, v: Mapping, key: str, x: str) -> str:
+    """An nn.Dense without bias (SimbaV2's HyperDense) as a dense op with a zero bias."""
+    kernel = np.asarray(v["params"]["kernel"], np.float32)
+    return p.op("dense", x, kernel=p.array(f"{key}/kernel", kernel),
+                bias=p.array(f"{key}/bias", np.zeros(kernel.shape[1], np.float32)))
+
+
 def batch_norm(p, v: Mapping, key: str, x: str, eps: float) -> str:
     params, stats = v["params"], v["batch_stats"]
     return p.op(

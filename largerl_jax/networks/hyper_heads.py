@@ -14,9 +14,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from largerl_jax.networks.archs.simbav2 import HyperDense, Scaler
+from largerl_jax.networks import export_ops
+from largerl_jax.networks.archs.simbav2 import HyperDense, Scaler, scaler_factor
 from largerl_jax.networks.heads import _Head, bound_log_std
 from largerl_jax.networks.torso import Torso
+from largerl_jax.networks.torso_export import export_torso
 
 
 class _HyperOut(nn.Module):
@@ -42,6 +44,21 @@ class HyperGaussianPolicy(_Head):
         mean = _HyperOut(self.torso.width, self.act_dim, name="mean")(z)
         log_std = _HyperOut(self.torso.width, self.act_dim, name="log_std")(z)
         return mean, bound_log_std(log_std, self.log_std_min, self.log_std_max, "tanh")
+
+
+def export_hyper_policy(p, module, variables, key: str, x: str) -> tuple[str, int]:
+    """The deterministic action of a HyperGaussianPolicy (tanh of the mean branch) as export ops
+    reading ``x``: (the action's name, act_dim)."""
+    if not isinstance(module, HyperGaussianPolicy):
+        raise ValueError(f"cannot export a hyperspherical policy head of type {type(module).__name__}")
+    h = export_torso(p, module.torso, export_ops.child(variables, "torso"), f"{key}/torso", x)
+    mean = variables["params"]["mean"]
+    y = export_ops.bias_free_dense(p, {"params": mean["w1"]["hyper_dense"]}, f"{key}/mean/w1/hyper_dense", h)
+    y = p.op("scale", y, scale=p.array(f"{key}/mean/scaler", scaler_factor({"params": mean["scaler"]}, 1.0, 1.0)))
+    # HyperDense(|A|) + bias: one dense op
+    out = p.op("dense", y, kernel=p.array(f"{key}/mean/w2/hyper_dense/kernel", mean["w2"]["hyper_dense"]["kernel"]),
+               bias=p.array(f"{key}/mean/bias", mean["bias"]))
+    return p.op("tanh", out), int(module.act_dim)
 
 
 class _CategoricalMember(nn.Module):

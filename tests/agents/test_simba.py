@@ -226,9 +226,10 @@ def test_spectral_norm_on_a_simba_critic_and_ofenet_under_simba_run_end_to_end(t
             assert np.asarray(state.agent.ofe.net.params["phi_s"]["hidden_0"]["kernel"]).shape[0] == 3
 
 
-def test_simbav2_keeps_its_kernels_on_the_sphere_through_a_run_and_resumes_exactly(tmp_path):
+def test_simbav2_keeps_its_kernels_on_the_sphere_through_a_run_and_resumes_exactly(tmp_path, capsys):
     """SimbaV2 end to end (hyperspherical torso and heads, categorical critic, weight projection,
-    observation and reward normalisation, linear learning-rate decay over the run)."""
+    observation and reward normalisation, linear learning-rate decay over the run), and its
+    policy exported (L2 normalisations, scalers and LERPs as NumPy ops) acting as the agent."""
     cfg = _tiny()
     v2 = get_config("pendulum_simbav2")
     cfg.agent = v2.agent
@@ -248,3 +249,14 @@ def test_simbav2_keeps_its_kernels_on_the_sphere_through_a_run_and_resumes_exact
             if "hyper_dense" in str(path):
                 np.testing.assert_allclose(np.linalg.norm(np.asarray(leaf), axis=-2), 1.0, atol=1e-6)
     assert full[-1]["reward_scale_divisor"] > 1.0
+
+    out = tmp_path / "policy.npz"
+    assert export_cli.main([f"--workdir={tmp_path / 'full'}", f"--out={out}"]) == 0
+    capsys.readouterr()
+    policy = load_policy(str(out))
+    assert {"l2_normalize", "append_constant", "sub"} <= {op["op"] for op in policy.program}
+    restored = open_run(str(tmp_path / "full")).restore(0)
+    obs = np.random.default_rng(1).normal(size=(16, 3)).astype(np.float32) * 3
+    expected = restored.agent.act(restored.state, jnp.asarray(obs), jax.random.PRNGKey(0), True)
+    assert np.abs(np.asarray(expected)).max() > 1e-3  # a policy that moves, not a zero output
+    np.testing.assert_allclose(policy(obs), np.asarray(expected), atol=1e-5, rtol=0)

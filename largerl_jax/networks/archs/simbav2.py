@@ -11,8 +11,8 @@ and learnable per-unit scalers stored at ``scale`` and used as value x init / sc
 Scaler of the code): s_e (init = scale = sqrt(2/h)), s_i on the inner 4h units (both / 2, the
 code's sqrt of the expansion), a (init 1/(depth + 1), scale 1/sqrt(h)). Features are unit
 vectors of width h. ``activation``, ``spectral_norm``, ``kernel_init`` and ``ln_epsilon`` are
-not read (the definition fixes them). Masks gate the blocks' inner units; shrink plans and
-export are refused (the L2 normalisations span the units; the export format has no L2 op yet).
+not read (the definition fixes them). Masks gate the blocks' inner units; shrink plans are
+refused (the L2 normalisations span the units a shrink would remove).
 Submodules: 'embed/{hyper_dense, scaler}', 'block_<i>/{up/hyper_dense, up_scaler, down/hyper_dense,
 alpha}'.
 """
@@ -23,8 +23,9 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from largerl_jax.networks import initializers
+from largerl_jax.networks import export_ops, initializers
 from largerl_jax.networks.arch import Arch, register_arch
 
 C_SHIFT = 3.0  # actor_c_shift / critic_c_shift (configs/agent/simbaV2.yaml)
@@ -97,8 +98,34 @@ def plan(cfg, in_dim, widths, keeps, in_keep, at):
     raise ValueError("arch='simbav2' cannot be shrunk: its L2 normalisations span the units a shrink would remove")
 
 
+def scaler_factor(v, start: float, stored: float):
+    """A Scaler's per-feature factor as its forward applies it (s * start / stored)."""
+    return np.asarray(v["params"]["scaler"], np.float32) * np.float32(start / stored)
+
+
 def export(p, cfg, v, key, x, widths):
-    raise ValueError("arch='simbav2' has no export yet (the policy file format has no L2-normalisation op)")
+    """The forward above as export ops: bias-free Denses, per-feature scales for the Scalers,
+    L2 normalisations, the LERP as h + a * (y - h); each block's gate slot follows its inner
+    units where the forward applies the mask."""
+    h_dim = cfg.width
+    s = math.sqrt(2.0 / h_dim)
+    x = p.op("l2_normalize", p.op("append_constant", x, value=C_SHIFT), eps=EPS)
+    h = export_ops.bias_free_dense(p, {"params": v["params"]["embed"]["hyper_dense"]}, f"{key}/embed/hyper_dense", x)
+    h = p.op("scale", h, scale=p.array(f"{key}/embed_scaler", scaler_factor({"params": v["params"]["embed_scaler"]}, s, s)))
+    h = p.op("l2_normalize", h, eps=EPS)
+    for i in range(len(widths)):
+        b = v["params"][f"block_{i}"]
+        bkey = f"{key}/block_{i}"
+        si = s / math.sqrt(EXPANSION)
+        y = export_ops.bias_free_dense(p, {"params": b["up"]["hyper_dense"]}, f"{bkey}/up/hyper_dense", h)
+        y = p.op("scale", y, scale=p.array(f"{bkey}/up_scaler", scaler_factor({"params": b["up_scaler"]}, si, si)))
+        y = export_ops.gate(p, key, i, p.op("add_constant", p.op("relu", y), value=EPS))
+        y = export_ops.bias_free_dense(p, {"params": b["down"]["hyper_dense"]}, f"{bkey}/down/hyper_dense", y)
+        y = p.op("l2_normalize", y, eps=EPS)
+        a = p.op("scale", p.op("sub", y, h), scale=p.array(
+            f"{bkey}/alpha", scaler_factor({"params": b["alpha"]}, 1.0 / (len(widths) + 1), 1.0 / math.sqrt(h_dim))))
+        h = p.op("l2_normalize", p.op("add", h, a), eps=EPS)
+    return h
 
 
 def validate(cfg):
