@@ -3,7 +3,8 @@ locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo 
 DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``,
 ``simbav2``, ``bro``,
 ``bro_fast`` (BRO's replay ratio 2 and single reset), and the compositions ``simba_sn`` (spectral
-normalisation on SimBa's critic) and ``simba_ofenet`` (OFENet features under SimBa).
+normalisation on SimBa's critic), ``simba_ofenet`` and ``simbav2_ofenet`` (OFENet features under
+SimBa, SimbaV2).
 
 The agents' own defaults are the authors' (agents/simba.py, agents/bro.py); these configs add
 the run-level settings of the authors' training scripts (``RUN`` below for BRO's). SimBa's
@@ -134,7 +135,8 @@ def _ofenet_features(cfg) -> None:
 
 # Compositions with the 2021 methods, METHOD = base_variant: the base method's config, then the
 # change (the comparisons issue 20 asks for: does SN, does OFENet, still help a modern agent?)
-VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features)}
+VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features),
+            "simbav2_ofenet": ("simbav2", _ofenet_features)}
 
 
 def scaling_config_names() -> list[str]:

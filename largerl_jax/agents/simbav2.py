@@ -12,8 +12,9 @@ temperature, target; the clipped double-Q target takes the distribution of the m
 lower mean; losses summed over members), simbaV2_agent.py (Adam without weight decay on the
 three optimizers, all on the linear schedule). The run settings are the ``*_simbav2`` configs'
 (experiments/configs/scaling.py). Exported policies run the hyperspherical ops (L2
-normalisations, scalers, LERPs) in the policy file's NumPy program. Not yet: OFENet features
-under it (its act and update take no feature view).
+normalisations, scalers, LERPs) in the policy file's NumPy program. With OFENet features
+(``agent.features='ofenet'``) the actor reads z_s and the critic z_sa, as in SAC; the
+hyperspherical embedder normalises them like any input.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import ml_collections
 from largerl_jax.agents import interface, lr_schedule
 from largerl_jax.agents.configs import sac_config
 from largerl_jax.agents.distributional import categorical_loss, categorical_projection
+from largerl_jax.agents.feature_view import RAW
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.sac import SACState, initial_state, temperature_step
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample, torso_config, trainable
@@ -67,36 +69,38 @@ def make_simbav2(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> 
         critic_net = projected(trainable.init_net(critic, net_opt, k_critic, jnp.zeros((1, sa_dim))))
         return initial_state(cfg, alpha_opt, actor_net, critic_net)
 
-    def act(state: SACState, obs, key, deterministic: bool):
-        (mean, log_std), _ = state.actor.apply(obs, train=False)
+    def act(state: SACState, obs, key, deterministic: bool, view=RAW):
+        (mean, log_std), _ = state.actor.apply(view.state(obs), train=False)
         return tanh_gaussian_mode(mean) if deterministic else tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def td_target(state: SACState, actor_net, log_alpha, batch, k_next):
+    def td_target(state: SACState, actor_net, log_alpha, batch, k_next, view):
         """The projected categorical target [B, bins] from ``actor_net`` and ``log_alpha``."""
-        (mean, log_std), _ = actor_net.apply(batch.next_obs, train=False)
+        z_next = view.state(batch.next_obs, target=True)
+        (mean, log_std), _ = actor_net.apply(z_next, train=False)
         next_act, next_logp = tanh_gaussian_sample(mean, log_std, k_next)
-        logits, _ = state.critic.apply_target(state.target_critic, jnp.concatenate([batch.next_obs, next_act], -1))
+        logits, _ = state.critic.apply_target(state.target_critic, view.state_action(z_next, next_act, target=True))
         pick = jnp.argmin(categorical_q(logits, atoms), axis=0)  # the member of lower mean, per sample
         probs = jax.nn.softmax(jnp.take_along_axis(logits, pick[None, :, None], axis=0)[0], axis=-1)
         keep = cfg.gamma * (1.0 - batch.terminated)[:, None]
         returns = cfg.reward_scale * batch.reward[:, None] + keep * (atoms[None] - jnp.exp(log_alpha) * next_logp[:, None])
         return jax.lax.stop_gradient(categorical_projection(probs, returns, cfg.v_min, cfg.v_max))
 
-    def update(state: SACState, batch, key, weights=None):
+    def update(state: SACState, batch, key, view=RAW, weights=None):
         k_next, k_pi = jax.random.split(key)
-        sa = jnp.concatenate([batch.obs, batch.action], -1)
+        z = view.state(batch.obs)
+        sa = view.state_action(z, batch.action)
         alpha = jnp.exp(state.log_alpha)
 
         def actor_loss_fn(params):
-            (mean, log_std), _ = state.actor.apply(batch.obs, train=True, params=params)
+            (mean, log_std), _ = state.actor.apply(z, train=True, params=params)
             pi_act, logp = tanh_gaussian_sample(mean, log_std, k_pi)
-            logits, _ = state.critic.apply(jnp.concatenate([batch.obs, pi_act], -1), train=False)
+            logits, _ = state.critic.apply(view.state_action(z, pi_act), train=False)
             return (alpha * logp - categorical_q(logits, atoms).min(axis=0)).mean(), logp
 
         (actor_loss, logp), actor_grads = jax.value_and_grad(actor_loss_fn, has_aux=True)(state.actor.params)
         actor_net = projected(state.actor.apply_gradients(actor_grads, lr_schedule.at(cfg, cfg.actor_lr, state.step)))
         log_alpha, alpha_opt_state, alpha_loss, entropy = temperature_step(cfg, alpha_opt, target_entropy, state, logp)
-        target = td_target(state, actor_net, log_alpha, batch, k_next)
+        target = td_target(state, actor_net, log_alpha, batch, k_next, view)
 
         def critic_loss_fn(params):
             logits, _ = state.critic.apply(sa, train=True, params=params)
@@ -116,10 +120,10 @@ def make_simbav2(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> 
         return {"actor": (state.actor.module, state.actor.variables()),
                 "critic": (state.critic.module, state.critic.variables())}
 
-    def critic_probe(state: SACState, batch, key):
+    def critic_probe(state: SACState, batch, key, view=RAW):
         k_next, _ = jax.random.split(key)
-        sa = jnp.concatenate([batch.obs, batch.action], -1)
-        target = td_target(state, state.actor, state.log_alpha, batch, k_next)
+        sa = view.state_action(view.state(batch.obs), batch.action)
+        target = td_target(state, state.actor, state.log_alpha, batch, k_next, view)
         return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(), inputs=(sa,),
                                      target=(target * atoms).sum(-1), to_q=lambda logits: categorical_q(logits, atoms))
 
@@ -145,6 +149,6 @@ def _validate(agent_cfg) -> list[str]:
 CARRIED = ("actor_lr", "critic_lr", "alpha_lr", "init_temperature", "gamma", "tau", "reward_scale")
 FAMILY = register_agent(AgentFamily(
     name="simbav2", label="SimbaV2", config=simbav2_config, make=make_simbav2, networks=("actor", "critic"),
-    learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=CARRIED, features=("raw",),
+    learning_rates=("actor_lr", "critic_lr", "alpha_lr"), carried=CARRIED,
     validate=_validate, schedules_lr=True,
 ))

@@ -206,12 +206,23 @@ def test_a_tiny_run_normalises_resumes_exactly_and_exports_the_normaliser(tmp_pa
     assert np.abs(np.asarray(bare) - policy(obs)).max() > 1e-3
 
 
+def _inner(state, field: str):
+    """The first state down the wrappers' ``agent`` chain that has ``field``."""
+    while not hasattr(state, field):
+        state = state.agent
+    return state
+
+
 def test_spectral_norm_on_a_simba_critic_and_ofenet_under_simba_run_end_to_end(tmp_path):
     """The compositions users compare against the 2021 methods: SN on SimBa's critic (its block
-    Denses carry spectral vectors) and OFENet features under SimBa (normalised observations in)."""
-    for name in ("pendulum_simba_sn", "pendulum_simba_ofenet"):
+    Denses carry spectral vectors) and OFENet features under SimBa and SimbaV2 (normalised
+    observations in)."""
+    for name in ("pendulum_simba_sn", "pendulum_simba_ofenet", "pendulum_simbav2_ofenet"):
         cfg = _tiny()
         composed = get_config(name)
+        if name.startswith("pendulum_simbav2"):
+            cfg.agent = composed.agent
+            cfg.agent.actor.width, cfg.agent.critic.width, cfg.agent.batch_size, cfg.agent.bins = 8, 8, 32, 11
         cfg.agent.critic.spectral_norm = composed.agent.critic.spectral_norm
         cfg.agent.features = composed.agent.features
         cfg.agent.ofenet.units, cfg.agent.ofenet.num_layers, cfg.agent.ofenet.pretrain_updates = 4, 2, 5
@@ -223,7 +234,18 @@ def test_spectral_norm_on_a_simba_critic_and_ofenet_under_simba_run_end_to_end(t
             spectral = state.agent.critic.state["spectral"]["ensemble"]["torso"]
             assert set(spectral) == {"block_0"} and set(spectral["block_0"]) == {"up", "down"}  # not proj
         else:
-            assert np.asarray(state.agent.ofe.net.params["phi_s"]["hidden_0"]["kernel"]).shape[0] == 3
+            assert np.asarray(_inner(state.agent, "ofe").ofe.net.params["phi_s"]["hidden_0"]["kernel"]).shape[0] == 3
+        if name == "pendulum_simbav2_ofenet":
+            # the actor reads OFENet's z_s (3 observation dims + 2 layers x 4 units) and the shift feature
+            kernel = _inner(state.agent, "actor").actor.params["torso"]["embed"]["hyper_dense"]["kernel"]
+            assert np.asarray(kernel).shape[0] == 3 + 2 * 4 + 1
+            # exported with its features and normaliser, it acts as the agent
+            out = tmp_path / "simbav2_ofenet.npz"
+            assert export_cli.main([f"--workdir={tmp_path / name}", f"--out={out}"]) == 0
+            restored = open_run(str(tmp_path / name)).restore(0)
+            obs = np.random.default_rng(2).normal(size=(8, 3)).astype(np.float32)
+            expected = restored.agent.act(restored.state, jnp.asarray(obs), jax.random.PRNGKey(0), True)
+            np.testing.assert_allclose(load_policy(str(out))(obs), np.asarray(expected), atol=1e-5, rtol=0)
 
 
 def test_simbav2_keeps_its_kernels_on_the_sphere_through_a_run_and_resumes_exactly(tmp_path, capsys):
