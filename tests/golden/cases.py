@@ -7,6 +7,8 @@ key changes the case in the same commit, visibly)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 from experiments.configs import get_config
 from experiments.overrides import apply_overrides
@@ -88,6 +90,8 @@ def xla_flags(name: str) -> str:
     """The XLA_FLAGS case ``name`` runs under from this process: its own (OWN_XLA_FLAGS) when
     this process has the suite's fast-compile flags, else this process's (a user's own flags
     hold for every case)."""
+    # imported here: this module also runs inside the reference commit's tree (record.py), whose
+    # tests/ may lack xla_test_flags; only this tree's processes call xla_flags
     from xla_test_flags import FAST_COMPILE
 
     here = os.environ.get("XLA_FLAGS", "").strip()
@@ -121,9 +125,6 @@ def run_case(name: str, workdir: str) -> list[dict]:
     """``records(name, workdir)`` under the case's XLA flags (``xla_flags``): in this process
     when they are this process's, else in a fresh interpreter (tests/golden/record.py) that
     keeps its run in ``workdir``."""
-    import subprocess
-    import sys
-
     flags = xla_flags(name)
     if flags == os.environ.get("XLA_FLAGS", "").strip():
         return records(name, workdir)
