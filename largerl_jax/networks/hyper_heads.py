@@ -54,7 +54,7 @@ def export_hyper_policy(p, module, variables, key: str, x: str) -> tuple[str, in
     h = export_torso(p, module.torso, export_ops.child(variables, "torso"), f"{key}/torso", x)
     mean = variables["params"]["mean"]
     y = export_ops.bias_free_dense(p, {"params": mean["w1"]["hyper_dense"]}, f"{key}/mean/w1/hyper_dense", h)
-    y = p.op("scale", y, scale=p.array(f"{key}/mean/scaler", scaler_factor({"params": mean["scaler"]}, 1.0, 1.0)))
+    y = p.op("scale", y, scale=p.array(f"{key}/mean/scaler", scaler_factor(mean["scaler"], 1.0, 1.0)))
     # HyperDense(|A|) + bias: one dense op
     out = p.op("dense", y, kernel=p.array(f"{key}/mean/w2/hyper_dense/kernel", mean["w2"]["hyper_dense"]["kernel"]),
                bias=p.array(f"{key}/mean/bias", mean["bias"]))

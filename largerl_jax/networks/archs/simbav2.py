@@ -59,6 +59,21 @@ class Scaler(nn.Module):
         return s * (self.start / self.stored) * x
 
 
+def embed_scale(width: int) -> float:
+    """The embedder Scaler's start (= stored): sqrt(2 / h)."""
+    return math.sqrt(2.0 / width)
+
+
+def inner_scale(width: int) -> float:
+    """The inner Scaler's start (= stored): the embedder's / sqrt(expansion)."""
+    return embed_scale(width) / math.sqrt(EXPANSION)
+
+
+def alpha_scales(width: int, depth: int) -> tuple[float, float]:
+    """The LERP rate's (start, stored): 1 / (depth + 1), 1 / sqrt(h)."""
+    return 1.0 / (depth + 1), 1.0 / math.sqrt(width)
+
+
 class LERPBlock(nn.Module):
     width: int
     inner: int
@@ -66,19 +81,19 @@ class LERPBlock(nn.Module):
 
     @nn.compact
     def __call__(self, h, mask=None):
-        s = math.sqrt(2.0 / self.width) / math.sqrt(EXPANSION)
+        s = inner_scale(self.width)
         y = Scaler(s, s, name="up_scaler")(HyperDense(self.inner, name="up")(h))
         y = nn.relu(y) + EPS
         if mask is not None:
             y = y * mask
         y = l2normalize(HyperDense(self.width, name="down")(y))
-        a = Scaler(1.0 / (self.depth + 1), 1.0 / math.sqrt(self.width), name="alpha")(y - h)
+        a = Scaler(*alpha_scales(self.width, self.depth), name="alpha")(y - h)
         return l2normalize(h + a)
 
 
 def forward(cfg, x, widths, masks, train):
     h_dim = cfg.width
-    s = math.sqrt(2.0 / h_dim)
+    s = embed_scale(h_dim)
     x = l2normalize(jnp.concatenate([x, jnp.full(x.shape[:-1] + (1,), C_SHIFT, x.dtype)], axis=-1))
     h = l2normalize(Scaler(s, s, name="embed_scaler")(HyperDense(h_dim, name="embed")(x)))
     for i, (w, m) in enumerate(zip(widths, masks)):
@@ -98,32 +113,32 @@ def plan(cfg, in_dim, widths, keeps, in_keep, at):
     raise ValueError("arch='simbav2' cannot be shrunk: its L2 normalisations span the units a shrink would remove")
 
 
-def scaler_factor(v, start: float, stored: float):
-    """A Scaler's per-feature factor as its forward applies it (s * start / stored)."""
-    return np.asarray(v["params"]["scaler"], np.float32) * np.float32(start / stored)
+def scaler_factor(params, start: float, stored: float):
+    """A Scaler's per-feature factor (its params: {'scaler': s}) as its forward applies it:
+    s * start / stored."""
+    return np.asarray(params["scaler"], np.float32) * np.float32(start / stored)
 
 
 def export(p, cfg, v, key, x, widths):
     """The forward above as export ops: bias-free Denses, per-feature scales for the Scalers,
     L2 normalisations, the LERP as h + a * (y - h); each block's gate slot follows its inner
     units where the forward applies the mask."""
-    h_dim = cfg.width
-    s = math.sqrt(2.0 / h_dim)
+    h_dim, params = cfg.width, v["params"]
+    s, si = embed_scale(h_dim), inner_scale(h_dim)
     x = p.op("l2_normalize", p.op("append_constant", x, value=C_SHIFT), eps=EPS)
-    h = export_ops.bias_free_dense(p, {"params": v["params"]["embed"]["hyper_dense"]}, f"{key}/embed/hyper_dense", x)
-    h = p.op("scale", h, scale=p.array(f"{key}/embed_scaler", scaler_factor({"params": v["params"]["embed_scaler"]}, s, s)))
+    h = export_ops.bias_free_dense(p, {"params": params["embed"]["hyper_dense"]}, f"{key}/embed/hyper_dense", x)
+    h = p.op("scale", h, scale=p.array(f"{key}/embed_scaler", scaler_factor(params["embed_scaler"], s, s)))
     h = p.op("l2_normalize", h, eps=EPS)
     for i in range(len(widths)):
-        b = v["params"][f"block_{i}"]
+        b = params[f"block_{i}"]
         bkey = f"{key}/block_{i}"
-        si = s / math.sqrt(EXPANSION)
         y = export_ops.bias_free_dense(p, {"params": b["up"]["hyper_dense"]}, f"{bkey}/up/hyper_dense", h)
-        y = p.op("scale", y, scale=p.array(f"{bkey}/up_scaler", scaler_factor({"params": b["up_scaler"]}, si, si)))
+        y = p.op("scale", y, scale=p.array(f"{bkey}/up_scaler", scaler_factor(b["up_scaler"], si, si)))
         y = export_ops.gate(p, key, i, p.op("add_constant", p.op("relu", y), value=EPS))
         y = export_ops.bias_free_dense(p, {"params": b["down"]["hyper_dense"]}, f"{bkey}/down/hyper_dense", y)
         y = p.op("l2_normalize", y, eps=EPS)
-        a = p.op("scale", p.op("sub", y, h), scale=p.array(
-            f"{bkey}/alpha", scaler_factor({"params": b["alpha"]}, 1.0 / (len(widths) + 1), 1.0 / math.sqrt(h_dim))))
+        a = p.op("scale", p.op("sub", y, h),
+                 scale=p.array(f"{bkey}/alpha", scaler_factor(b["alpha"], *alpha_scales(h_dim, len(widths)))))
         h = p.op("l2_normalize", p.op("add", h, a), eps=EPS)
     return h
 
