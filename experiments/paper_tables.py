@@ -17,6 +17,11 @@ how the table scores a run.
   states neither its seeds nor its budget (lost with Table 2); we run 5 seeds and the configs'
   1M env steps (experiments/configs/xinet.py), and say so in the output.
 
+* ``scaling_leaderboard``: not a paper's table. The reduced-scale study of issue 20 (2021 and
+  today's methods for scaling networks on the same tasks, budget and seeds; the configs and
+  what "reduced" means: experiments/configs/leaderboard.py), scored by the mean over seeds at
+  the last evaluation, with each method's wall time and parameter counts beside its returns.
+
 The paper's "± x" of Bjorck's table is printed beside its value; the paper does not say what it
 is (most likely the standard deviation over seeds: several exceed what a standard error of 10
 seeds bounded by 1000 could be).
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from experiments.configs import leaderboard
 from experiments.score_stats import Score
 
 
@@ -56,6 +62,7 @@ class PaperTable:
     cells: tuple[Cell, ...]
     suites: tuple[str, ...] = ()  # config-name prefixes a user may pick (--suite), first = default
     tasks_are: str = "rows"  # which axis holds the tasks ('rows' | 'columns'), the other the methods
+    leaderboard: bool = False  # no paper values: methods ranked side by side (experiments.leaderboard_report)
 
     def task_and_method(self, cell: Cell) -> tuple[str, str]:
         return (cell.row, cell.column) if self.tasks_are == "rows" else (cell.column, cell.row)
@@ -130,6 +137,12 @@ def _xinet_cells(suite: str) -> tuple[Cell, ...]:
                  for row in _XINET_ROWS for col, v in zip(_XINET_COLUMNS, _XINET_VALUES[row]))
 
 
+# ------------------------------------------------------------ the scaling leaderboard (no paper)
+def _leaderboard_cells() -> tuple[Cell, ...]:
+    return tuple(Cell(label, column, f"{leaderboard.PREFIX}{task}_{method}", None)
+                 for task, label in leaderboard.TASKS.items() for method, column in leaderboard.METHODS.items())
+
+
 # ----------------------------------------------------------------------------------- registry
 _SUITES = {
     # Gymnasium v4 on the host (the papers' MuJoCo tasks, closest to their v2), or the MJX ports
@@ -137,6 +150,7 @@ _SUITES = {
     "ota_table1": ("gym_", ""),
     "xinet_table3": ("gym_", ""),
     "bjorck_table1": ("pixels_",),  # the paper trains from pixels only
+    "scaling_leaderboard": (),  # its configs name their tasks (lb_TASK_METHOD)
 }
 
 
@@ -145,6 +159,14 @@ def paper_table(name: str, suite: str | None = None) -> PaperTable:
     if name not in _SUITES:
         raise ValueError(f"unknown table {name!r}; tables: {', '.join(table_names())}")
     suites = _SUITES[name]
+    if not suites:
+        if suite is not None:
+            raise ValueError(f"table {name} has no suites (its configs name their tasks); drop --suite")
+        return PaperTable(
+            name, "Scaling leaderboard (reduced scale): mean return at the last evaluation",
+            "experiments/configs/leaderboard.py (no paper: issue 20's study)", Score("final"), 3,
+            "no paper; 3 seeds", tuple(leaderboard.TASKS.values()), tuple(leaderboard.METHODS.values()),
+            _leaderboard_cells(), leaderboard=True)
     suite = suites[0] if suite is None else suite
     if suite not in suites:
         raise ValueError(f"table {name} has suites {', '.join(repr(s) for s in suites)}, not {suite!r}")

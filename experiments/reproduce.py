@@ -4,9 +4,11 @@
 
 TABLE is ``ota_table1`` (Ota et al. 2021, Table 1: SAC and TD3 x Ours / OFENet / Original x 5
 tasks), ``bjorck_table1`` (Bjorck et al. 2021, Table 1: 15 pixel DMC tasks, MLP against
-modern + SN) or ``xinet_table3`` (the pruning paper's Table 3: SAC, SAC-Big, OFE, OFE-Big,
-Prune-A/B/C x 4 tasks); experiments/paper_tables.py holds their cells, configs and the papers'
-values with their sources.
+modern + SN), ``xinet_table3`` (the pruning paper's Table 3: SAC, SAC-Big, OFE, OFE-Big,
+Prune-A/B/C x 4 tasks) or ``scaling_leaderboard`` (no paper: SAC, Ota's and Bjorck's methods,
+SimBa, SimbaV2 and BRO (Fast) at reduced scale on one MJX and one Playground DMC task, with wall
+time and parameter counts); experiments/paper_tables.py holds their cells, configs and the
+papers' values with their sources.
 
 Each cell runs as one vmapped program of S seeds (default: the paper's) in DIR/cells/<cell>, an
 ordinary run folder. Rerunning the command resumes: finished cells are skipped and partial ones
@@ -43,6 +45,7 @@ import time
 from experiments.cli import add_wandb_flags, wandb_settings
 from experiments.paper_tables import paper_table, table_names
 from experiments import reproduce_cells as cells_mod
+from experiments.leaderboard_report import write_leaderboard
 from experiments.reproduce_report import write_table
 
 PLAN_FILE = "plan.json"
@@ -116,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         configs = {c.id: cells_mod.cell_config(c, args.scale, overrides) for c in selected}
         cells_mod.validate_all(selected, configs)
         out = args.out or os.path.join("runs", "reproduce", table.name)
-        plan = {"table": table.name, "suite": table.suites[0] if args.suite is None else args.suite, "seeds": seeds,
+        suite = args.suite if args.suite is not None else (table.suites[0] if table.suites else "")
+        plan = {"table": table.name, "suite": suite, "seeds": seeds,
                 "scale": args.scale, "overrides": [f"{k}={v}" for k, v in overrides],
                 "command": "python -m experiments.reproduce " + " ".join(argv)}
         _check_plan(out, plan)
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         if result == "diverged":
             print(f"{cell.id}: every seed diverged; scored by their last evaluations", file=sys.stderr)
             status = 4
-    for path in write_table(table, out, _header(table, plan), args.survivors_only):
+    write = write_leaderboard if table.leaderboard else write_table
+    for path in write(table, out, _header(table, plan), args.survivors_only):
         print(path)
     return status
 

@@ -13,6 +13,7 @@ from largerl_jax.agents import agent_config, make_agent
 from largerl_jax.agents.bro import adjustment_raw, adjustment_value
 from largerl_jax.export import load_policy
 from largerl_jax.networks import GaussianPolicy, QNetwork, torso_config, total_params
+from largerl_jax.render import load_policy as video_policy
 from largerl_jax.replay import Transition
 from largerl_jax.training import run, validate
 from largerl_jax.training.run_folder import open_run
@@ -155,3 +156,6 @@ def test_a_tiny_run_resets_resumes_across_the_reset_exactly_and_exports(tmp_path
     obs = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
     expected = restored.agent.act(restored.state, jnp.asarray(obs), jax.random.PRNGKey(0), True)
     np.testing.assert_allclose(load_policy(str(out))(obs), np.asarray(expected), atol=1e-5, rtol=0)
+    # experiments.video acts with the same (pessimistic, deterministic) actor
+    acts, _ = video_policy(open_run(str(tmp_path / "full")), 0)
+    np.testing.assert_allclose(np.asarray(acts(jnp.asarray(obs))), np.asarray(expected), atol=1e-5, rtol=0)

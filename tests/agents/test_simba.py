@@ -9,6 +9,8 @@ import optax
 import pytest
 
 from experiments import export as export_cli
+from experiments import report as report_cli
+from experiments import video
 from experiments.configs import get_config
 from experiments.configs.scaling import discount
 from largerl_jax.agents import agent_config, make_agent
@@ -16,6 +18,7 @@ from largerl_jax.export import load_policy
 from largerl_jax.networks import QNetwork, torso_config, total_params, trainable
 from largerl_jax.networks.heads import GaussianPolicy
 from largerl_jax.networks.running_stats import init_stats, normalize, update_stats
+from largerl_jax.render import load_policy as video_policy
 from largerl_jax.replay import Transition
 from largerl_jax.training import run, validate
 from largerl_jax.training.run_folder import open_run
@@ -204,6 +207,15 @@ def test_a_tiny_run_normalises_resumes_exactly_and_exports_the_normaliser(tmp_pa
     bare = restored.agent.act(restored.state.replace(obs_stats=init_stats(3)), jnp.asarray(obs),
                               jax.random.PRNGKey(0), True)
     assert np.abs(np.asarray(bare) - policy(obs)).max() > 1e-3
+
+    # the video's policy is the normalised one too, and a video and a report are written
+    acts, _ = video_policy(open_run(str(tmp_path / "full")), 1)
+    np.testing.assert_allclose(np.asarray(acts(jnp.asarray(obs))), policy(obs), atol=1e-5, rtol=0)
+    clip = tmp_path / "policy.gif"
+    assert video.main([f"--workdir={tmp_path / 'full'}", f"--out={clip}", "--max-steps=10", "--width=64",
+                       "--height=48"]) == 0 and clip.stat().st_size > 0
+    assert report_cli.main([str(tmp_path / "full"), f"--out={tmp_path / 'report'}", "--x=env_steps"]) == 0
+    assert "full" in (tmp_path / "report" / "curves.json").read_text()
 
 
 def _inner(state, field: str):
