@@ -32,6 +32,7 @@ from largerl_jax.agents import interface
 from largerl_jax.agents.configs import sac_config
 from largerl_jax.agents.distributional import quantile_huber_loss, quantile_midpoints
 from largerl_jax.agents.family import AgentFamily, register_agent
+from largerl_jax.agents.td import target_terms
 from largerl_jax.networks import GaussianPolicy, QNetwork, export_policy, tanh_gaussian_mode, tanh_gaussian_sample
 from largerl_jax.networks import torso_config, trainable
 from largerl_jax.networks.heads import ActionShift
@@ -154,8 +155,8 @@ def make_bro(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_q, _ = state.critic.apply_target(state.target_critic, jnp.concatenate([batch.next_obs, next_act], -1))
         next_q = next_q.mean(axis=0) - cfg.pessimism * jnp.abs(next_q[0] - next_q[-1]) / 2.0
-        keep = cfg.gamma * (1.0 - batch.terminated)[:, None]
-        target = cfg.reward_scale * batch.reward[:, None] + keep * (next_q - alpha * next_logp[:, None])
+        reward, keep = target_terms(batch, cfg.gamma)
+        target = cfg.reward_scale * reward[:, None] + keep[:, None] * (next_q - alpha * next_logp[:, None])
         return jax.lax.stop_gradient(target)
 
     def update(state: BROState, batch, key, weights=None):

@@ -78,7 +78,10 @@ def with_reward_norm(agent: interface.Agent, agent_cfg) -> interface.Agent:
                              return_max=jnp.maximum(state.return_max, jnp.max(jnp.abs(returns))))
 
     def scaled(state, batch):
-        return batch.replace(reward=batch.reward / scale(state, g_max, eps))
+        divisor = scale(state, g_max, eps)
+        if batch.steps is not None:  # an n-step batch (replay.nstep): every step's reward scaled alike
+            batch = batch.replace(rewards=batch.rewards / divisor)
+        return batch.replace(reward=batch.reward / divisor)
 
     def update(state, batch, key, weights=None):
         inner, metrics = agent.update(state.agent, scaled(state, batch), key, weights=weights)

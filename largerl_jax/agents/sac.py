@@ -63,7 +63,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         next_sa = view.state_action(z_next, next_act, target=True)
         next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
         next_v = next_q.min(axis=0) - alpha * next_logp
-        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        target = td.batch_target(batch, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
     def critic_step(state: SACState, z_sa, target, weights):

@@ -86,7 +86,7 @@ def make_sac_pixels(cfg, obs_dim: int, act_dim: int, frame_shape=None) -> interf
         next_act, next_logp = tanh_gaussian_sample(next_mean, next_log_std, k_next)
         next_q, _ = state.critic.apply_target(state.target_critic, next_obs, next_act)
         next_v = (next_q.min(axis=0) - alpha * next_logp).reshape(n_next, b)
-        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale).mean(0)
+        target = td.batch_target(batch, next_v, cfg.gamma, cfg.reward_scale).mean(0)
         return jax.lax.stop_gradient(target)
 
     def update(state: SACState, batch, key, weights=None):

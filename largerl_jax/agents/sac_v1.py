@@ -125,7 +125,7 @@ def make_sac_v1(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> i
         """r * reward_scale + gamma * V_target(s') [B], gradient stopped (no randomness)."""
         z_next = view.state(batch.next_obs, target=True)
         next_v, _ = state.value.apply_target(state.target_value, z_next, masks=eval_masks(state, "value"))
-        target = td.bootstrap_target(batch.reward, batch.terminated, next_v, cfg.gamma, cfg.reward_scale)
+        target = td.batch_target(batch, next_v, cfg.gamma, cfg.reward_scale)
         return jax.lax.stop_gradient(target)
 
     def update(state: SACV1State, batch, key, view=RAW, weights=None):

@@ -28,6 +28,7 @@ from largerl_jax.agents.distributional import categorical_loss, categorical_proj
 from largerl_jax.agents.feature_view import RAW
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.sac import SACState, initial_state, temperature_step
+from largerl_jax.agents.td import target_terms
 from largerl_jax.networks import tanh_gaussian_mode, tanh_gaussian_sample, torso_config, trainable
 from largerl_jax.networks.archs.simbav2 import project
 from largerl_jax.networks.hyper_heads import HyperCategoricalQ, HyperGaussianPolicy, categorical_q, export_hyper_policy
@@ -81,8 +82,8 @@ def make_simbav2(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> 
         logits, _ = state.critic.apply_target(state.target_critic, view.state_action(z_next, next_act, target=True))
         pick = jnp.argmin(categorical_q(logits, atoms), axis=0)  # the member of lower mean, per sample
         probs = jax.nn.softmax(jnp.take_along_axis(logits, pick[None, :, None], axis=0)[0], axis=-1)
-        keep = cfg.gamma * (1.0 - batch.terminated)[:, None]
-        returns = cfg.reward_scale * batch.reward[:, None] + keep * (atoms[None] - jnp.exp(log_alpha) * next_logp[:, None])
+        reward, keep = target_terms(batch, cfg.gamma)
+        returns = cfg.reward_scale * reward[:, None] + keep[:, None] * (atoms[None] - jnp.exp(log_alpha) * next_logp[:, None])
         return jax.lax.stop_gradient(categorical_projection(probs, returns, cfg.v_min, cfg.v_max))
 
     def update(state: SACState, batch, key, view=RAW, weights=None):

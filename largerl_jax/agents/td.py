@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from largerl_jax.replay.nstep import nstep_return
+
 
 # The critic losses by name: 'mse' is the SAC papers' J_Q = 1/2 (Q - y)^2 (softlearning's
 # 0.5 * mean_squared_error); 'mse_full' drops the 1/2, as PyTorch's F.mse_loss in DrQ's critic
@@ -42,3 +44,19 @@ def bootstrap_target(reward, terminated, next_value, gamma: float, reward_scale:
     """Soft/TD target. Terminations cut the bootstrap; time-limit truncations do not (next_value
     comes from the true final observation, which the envs report)."""
     return reward_scale * reward + gamma * (1.0 - terminated) * next_value
+
+
+def target_terms(batch, gamma):
+    """(reward, discount of the next value) of a batch: (reward, gamma (1 - terminated)) for
+    one-step transitions, (G, gamma^m (1 - terminated)) for n-step ones (replay.nstep)."""
+    if batch.steps is None:
+        return batch.reward, gamma * (1.0 - batch.terminated)
+    return nstep_return(batch.rewards, batch.steps, batch.terminated, gamma)
+
+
+def batch_target(batch, next_value, gamma, reward_scale: float):
+    """``bootstrap_target`` of a batch, one-step or n-step."""
+    if batch.steps is None:
+        return bootstrap_target(batch.reward, batch.terminated, next_value, gamma, reward_scale)
+    ret, discount = nstep_return(batch.rewards, batch.steps, batch.terminated, gamma)
+    return reward_scale * ret + discount * next_value

@@ -61,8 +61,8 @@ def make_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_sa = view.state_action(z_next, next_a, target=True)
         next_q, _ = state.critic.apply_target(state.target_critic, next_sa)
-        target = td.bootstrap_target(
-            batch.reward, batch.terminated, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
+        target = td.batch_target(
+            batch, next_q.min(axis=0), cfg.gamma, cfg.reward_scale
         )
         return jax.lax.stop_gradient(target)
 

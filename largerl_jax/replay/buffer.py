@@ -47,6 +47,10 @@ class Transition:
     next_obs: jax.Array
     terminated: jax.Array  # 1.0: no bootstrap from next_obs
     truncated: jax.Array  # kept for diagnostics; the target bootstraps through it
+    # n-step transitions only (replay.nstep): reward of each step taken [..., n] (0 past them)
+    # and how many were taken [...]; None in one-step batches
+    rewards: jax.Array | None = None
+    steps: jax.Array | None = None
 
 
 @struct.dataclass

@@ -32,24 +32,38 @@ import jax.numpy as jnp
 
 from largerl_jax.replay import buffer as rb
 from largerl_jax.replay import frames, prioritized
+from largerl_jax.replay.nstep import nstep_rows, nstep_transition
 
 
-def _uniform_updates(sample, buffer, agent_state, key, grad_steps, num_updates, batch_size, update, aux,
+def with_nstep(rows: rb.ReplayBuffer, gather, idx: jax.Array, n: int):
+    """(the agent's batch, the one-step batch) of rows ``idx``: the n-step transitions
+    (replay.nstep) and the plain ones they start from, or (the plain batch, None) when n is 1.
+    ``gather``: the kind's row gatherer (frame stacks for the frame replay)."""
+    first = gather(idx)
+    if n == 1:
+        return first, None
+    plan = nstep_rows(rows, idx, n)
+    return nstep_transition(first, gather(plan.last), plan), first
+
+
+def _uniform_updates(sample_pair, buffer, agent_state, key, grad_steps, num_updates, batch_size, update, aux,
                      unrolled: bool):
     key, k_sample, k_update = jax.random.split(key, 3)
     with jax.named_scope("replay_sample"):
-        batches = sample(buffer, k_sample, (num_updates, batch_size))
+        batches, one_step = sample_pair(buffer, k_sample, (num_updates, batch_size))
 
     def grad_step(agent_state, inputs):
-        batch, k = inputs
+        batch, plain, k = inputs
         k_aux, k_update = jax.random.split(k)
-        # The uniform batch serves the auxiliary model as well: it is already unbiased.
-        agent_state, aux_metrics = (agent_state, {}) if aux is None else aux(agent_state, batch, k_aux)
+        # The uniform batch serves the auxiliary model as well (unbiased), one-step: it models
+        # the env's next observation.
+        plain = batch if plain is None else plain
+        agent_state, aux_metrics = (agent_state, {}) if aux is None else aux(agent_state, plain, k_aux)
         agent_state, metrics = update(agent_state, batch, k_update, None)
         metrics.pop("priority", None)
         return agent_state, {**metrics, **aux_metrics}
 
-    inputs = (batches, jax.random.split(k_update, num_updates))
+    inputs = (batches, one_step, jax.random.split(k_update, num_updates))
     if unrolled:
         # XLA:CPU runs the conv update 9x slower inside a scan's loop body, even a fully
         # unrolled one (2.5 vs 0.27 s at batch 16, 2 cores, 2026-11-22); a traced Python
@@ -67,8 +81,10 @@ def _uniform_updates(sample, buffer, agent_state, key, grad_steps, num_updates, 
 
 @dataclasses.dataclass(frozen=True)
 class UniformReplay:
-    """``buffer.ReplayBuffer``: flat observations stored once in per-env rings."""
+    """``buffer.ReplayBuffer``: flat observations stored once in per-env rings. ``nstep``: the
+    agent's batches are n-step transitions (replay.nstep); other samples stay one-step."""
 
+    nstep: int = 1
     name = "uniform"
 
     def init(self, capacity: int, spec, num_envs: int = 1):
@@ -92,8 +108,13 @@ class UniformReplay:
     def sample(self, buffer, key, shape: tuple[int, ...]):
         return rb.gather(buffer, rb.sample_indices(buffer, key, math.prod(shape)).reshape(shape))
 
+    def sample_pair(self, buffer, key, shape: tuple[int, ...]):
+        """(the agent's batch, its one-step batch) of ``shape`` uniform rows."""
+        idx = rb.sample_indices(buffer, key, math.prod(shape)).reshape(shape)
+        return with_nstep(buffer, lambda i: rb.gather(buffer, i), idx, self.nstep)
+
     def updates(self, buffer, agent_state, key, grad_steps, num_updates, batch_size, update, aux):
-        return _uniform_updates(self.sample, buffer, agent_state, key, grad_steps, num_updates, batch_size,
+        return _uniform_updates(self.sample_pair, buffer, agent_state, key, grad_steps, num_updates, batch_size,
                                 update, aux, unrolled=False)
 
 
@@ -103,6 +124,7 @@ class FrameReplay:
     sampled, for agents that read frame stacks."""
 
     stack: int
+    nstep: int = 1
     name = "frames"
 
     def init(self, capacity: int, spec, num_envs: int = 1):
@@ -130,8 +152,13 @@ class FrameReplay:
         batch = frames.gather(buffer, rb.sample_indices(buffer.core, key, math.prod(shape)))
         return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), batch)
 
+    def sample_pair(self, buffer, key, shape: tuple[int, ...]):
+        idx = rb.sample_indices(buffer.core, key, math.prod(shape))
+        pair = with_nstep(buffer.core, lambda i: frames.gather(buffer, i), idx, self.nstep)
+        return jax.tree.map(lambda x: x.reshape(shape + x.shape[1:]), pair)
+
     def updates(self, buffer, agent_state, key, grad_steps, num_updates, batch_size, update, aux):
-        return _uniform_updates(self.sample, buffer, agent_state, key, grad_steps, num_updates, batch_size,
+        return _uniform_updates(self.sample_pair, buffer, agent_state, key, grad_steps, num_updates, batch_size,
                                 update, aux, unrolled=True)
 
 
@@ -145,6 +172,7 @@ class PrioritizedReplay:
     beta0: float
     eps: float
     beta_steps: int
+    nstep: int = 1
     name = "prioritized"
 
     def init(self, capacity: int, spec, num_envs: int = 1):
@@ -183,7 +211,8 @@ class PrioritizedReplay:
                 agent_state, aux_metrics = aux(agent_state, rb.gather(buffer.buffer, aux_idx), k_aux)
             beta = beta_at(step)
             idx, weights = prioritized.sample_prioritized_indices(buffer, k_sample, batch_size, beta)
-            agent_state, metrics = update(agent_state, rb.gather(buffer.buffer, idx), k_update, weights)
+            batch, _ = with_nstep(buffer.buffer, lambda i: rb.gather(buffer.buffer, i), idx, self.nstep)
+            agent_state, metrics = update(agent_state, batch, k_update, weights)
             buffer = prioritized.update_priorities(buffer, idx, metrics.pop("priority"), self.alpha, self.eps)
             metrics["per_beta"] = beta
             metrics["per_weight_mean"] = weights.mean()
@@ -194,14 +223,18 @@ class PrioritizedReplay:
         return agent_state, buffer, key, grad_steps, metrics
 
 
-def replay_kind(frame_stack: int | None = None, priority: PrioritizedReplay | None = None):
+def replay_kind(frame_stack: int | None = None, priority: PrioritizedReplay | None = None, nstep: int = 1):
     """The kind a run needs: frames for agents that read ``frame_stack`` frames, else
-    ``priority`` when given, else uniform."""
+    ``priority`` when given, else uniform; the agent's batches n-step with ``nstep`` > 1."""
+    if nstep < 1:
+        raise ValueError(f"n-step returns need n >= 1, got {nstep}")
     if frame_stack is not None:
         if priority is not None:
             raise ValueError("prioritized replay is not supported for pixel agents: their replay is the frame replay")
-        return FrameReplay(frame_stack)
-    return UniformReplay() if priority is None else priority
+        return FrameReplay(frame_stack, nstep)
+    if priority is None:
+        return UniformReplay(nstep)
+    return priority if priority.nstep == nstep else dataclasses.replace(priority, nstep=nstep)
 
 
 def rows_of(buffer) -> rb.ReplayBuffer:

@@ -11,13 +11,13 @@ one it takes. It stops early, and exactly, at
   transition row, so nothing newer is read (and nothing older than the ring's oldest row can
   follow a row in ring order before it: the rows after the write position are older);
 
-and otherwise after n transitions. The result for row r is
+and otherwise after n transitions. The replay gives the rewards
+reward[r + k] for k < m, m in [1, n] the transitions taken, and the agent's target makes
 
     G = sum_{k < m} gamma^k reward[r + k],   discount = gamma^m (1 - terminated[r + m - 1])
 
-with m in [1, n] the transitions taken, so the TD target is ``G + discount * V(next_obs)``
-(``td.nstep_target``). n = 1 gives the one-step transition exactly (G = reward, discount
-gamma (1 - terminated)).
+and ``G + discount * V(next_obs)`` (``nstep_return``, with the agent's gamma, which a grid may
+carry traced: the replay never needs it). n = 1 is the one-step transition exactly.
 
 ``nstep_rows`` only reads the rings' rewards and flags; each kind builds the transition from
 the first row (observation, action) and the last row (next observation, flags), so frame
@@ -34,23 +34,22 @@ from largerl_jax.replay.buffer import ReplayBuffer, Transition, next_rows
 
 @struct.dataclass
 class NStepRows:
-    last: jax.Array  # [B] int32: the row of the last transition taken
-    ret: jax.Array  # [B] float32: sum_{k < m} gamma^k reward[r + k]
-    steps: jax.Array  # [B] int32: m
-    discount: jax.Array  # [B] float32: gamma^m (1 - terminated[last])
+    last: jax.Array  # [...] int32: the row of the last transition taken
+    rewards: jax.Array  # [..., n] float32: reward[r + k] for k < m, 0 after
+    steps: jax.Array  # [...] int32: m, the transitions taken (1 <= m <= n)
 
 
-def nstep_rows(rows: ReplayBuffer, idx: jax.Array, n: int, gamma: float) -> NStepRows:
+def nstep_rows(rows: ReplayBuffer, idx: jax.Array, n: int) -> NStepRows:
     """The n-step plan of transition rows ``idx`` (valid rows, any shape); ``n`` static >= 1."""
     if n < 1:
         raise ValueError(f"n-step returns need n >= 1, got {n}")
     row = idx
-    ret = jnp.zeros(idx.shape, jnp.float32)
+    rewards = []
     steps = jnp.zeros(idx.shape, jnp.int32)
     last = idx
     active = jnp.ones(idx.shape, bool)
     for k in range(n):  # n is small and static: an unrolled chain of gathers
-        ret = ret + jnp.where(active, (gamma ** k) * rows.reward[row], 0.0)
+        rewards.append(jnp.where(active, rows.reward[row], 0.0))
         after = next_rows(rows, row)
         # An episode end's next row is its final-observation row and the newest transition's
         # is the write position's tail row: neither is a valid transition row, so this one
@@ -61,15 +60,20 @@ def nstep_rows(rows: ReplayBuffer, idx: jax.Array, n: int, gamma: float) -> NSte
         steps = jnp.where(newly, k + 1, steps)
         active = active & ~stop
         row = jnp.where(active, after, row)
-    terminated = rows.terminated[last] > 0
-    discount = jnp.where(terminated, 0.0, jnp.float32(gamma) ** steps.astype(jnp.float32))
-    return NStepRows(last=last, ret=ret, steps=steps, discount=discount)
+    return NStepRows(last=last, rewards=jnp.stack(rewards, axis=-1), steps=steps)
 
 
 def nstep_transition(first: Transition, last: Transition, plan: NStepRows) -> Transition:
     """The n-step transition from the first row's transition and the last row's: the first's
-    observation and action, the n-step return as the reward, the last's next observation and
-    flags. Its ``terminated`` says only that the last transition terminated; the target reads
-    the plan's ``discount`` (``td.nstep_target``)."""
-    return Transition(obs=first.obs, action=first.action, reward=plan.ret, next_obs=last.next_obs,
-                      terminated=last.terminated, truncated=last.truncated)
+    observation, action and reward, the last's next observation and flags, and the plan's
+    rewards and steps, from which the agent's target takes its return and discount
+    (``nstep_return``, with the agent's own gamma)."""
+    return Transition(obs=first.obs, action=first.action, reward=first.reward, next_obs=last.next_obs,
+                      terminated=last.terminated, truncated=last.truncated, rewards=plan.rewards, steps=plan.steps)
+
+
+def nstep_return(rewards: jax.Array, steps: jax.Array, terminated: jax.Array, gamma) -> tuple[jax.Array, jax.Array]:
+    """(G, discount): G = sum_k gamma^k rewards[..., k] (zeros past the steps taken), discount =
+    gamma^steps (1 - terminated); ``gamma`` may be traced (a grid's carried value)."""
+    powers = gamma ** jnp.arange(rewards.shape[-1], dtype=jnp.float32)
+    return (rewards * powers).sum(-1), gamma ** steps.astype(jnp.float32) * (1.0 - terminated)

@@ -6,6 +6,7 @@ import ml_collections
 from largerl_jax.agents import agent_families, agent_family, feature_kinds, lr_schedule, obs_norm, resets, reward_norm
 from largerl_jax.agents import pretrain_updates as agent_pretrain_updates
 from largerl_jax.agents.td import CRITIC_LOSSES
+from largerl_jax.configdict import is_int
 from largerl_jax.envs import check_env
 from largerl_jax.envs.registry import is_pixel_env_name, supports_action_repeat
 from largerl_jax.networks import validate_torso_config
@@ -61,6 +62,11 @@ def run_config(agent: str, env: str = "pendulum") -> ml_collections.ConfigDict:
     cfg.prioritized_replay.alpha = 0.6  # priority exponent
     cfg.prioritized_replay.beta0 = 0.4  # importance-weight exponent at the start, annealed to 1
     cfg.prioritized_replay.eps = 1e-6  # added to |TD error| so no transition gets zero priority
+    # n-step returns (replay.nstep): the agent's TD batches sum up to n discounted rewards and
+    # bootstrap from the n-th next observation, stopping exactly at episode ends and at the
+    # ring's write position. 1: one-step TD (every paper reproduced here); FastTD3 uses 3 on
+    # some tasks. Auxiliary models (OFENet) keep one-step transitions.
+    cfg.nstep = 1
 
     # Accelerator knobs (see largerl_jax/training/precision.py).
     # 'default' | 'highest' | 'tf32' | 'bf16': precision of every matrix multiply. 'default' is
@@ -188,6 +194,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
     problems += run_hooks.validate(cfg)
     if agent.get("critic_loss") == "huber" and not (_is_number(agent.huber_delta) and agent.huber_delta > 0):
         problems.append(f"agent.huber_delta={agent.huber_delta!r} must be positive")
+    nstep = cfg.get("nstep", 1)
+    if not is_int(nstep) or nstep < 1:
+        problems.append(f"nstep={nstep!r} must be an integer >= 1")
     per = cfg.prioritized_replay
     pixel_env, pixel_agent = is_pixel_env_name(str(cfg.env.name)), family is not None and family.reads_frames
     if family is not None and pixel_env != pixel_agent:

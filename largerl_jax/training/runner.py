@@ -60,7 +60,7 @@ def make_driver(cfg, seeds: list[int], carried: tuple[str, ...] = ()):
         batch_size=cfg.agent.batch_size,
         updates_per_iteration=cfg.updates_per_iteration,
         num_envs=cfg.env.num_envs,
-        replay=replay_kind(agent.frame_stack, priority),
+        replay=replay_kind(agent.frame_stack, priority, cfg.get("nstep", 1)),
         agent_factory=build_agent if carried else None,
     )
     if is_host_env(env):

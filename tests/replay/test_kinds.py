@@ -1,5 +1,7 @@
 """replay.kinds: the three replays behind one interface (init, insert, uniform sample, the U
 updates' batches, bytes per row, rows and gather on a restored buffer)."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -88,3 +90,38 @@ def test_the_run_picks_its_kind_and_refuses_prioritized_frames():
         replay_kind(frame_stack=3, priority=per)
     with pytest.raises(ValueError, match="flat observations"):
         FrameReplay(3).init(16, FLAT, N)
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_nstep_batches_in_every_kind_and_one_step_for_the_auxiliary_model(name):
+    """Envs whose step t stores observation t and reward t, 5 steps: the 3-step transition of
+    step t takes min(3, 5 - t) steps (the newest is step 4: the ring's write position) and
+    bootstraps from observation t + steps; the auxiliary model sees the one-step transition."""
+    kind, spec = KINDS[name]
+    kind = dataclasses.replace(kind, nstep=3)
+    buffer = _filled(kind, spec)
+    aux_is_one_step = []
+    last = lambda x, like: x.astype(jnp.float32).reshape(*like.shape, -1)[..., -1]  # noqa: E731
+
+    def update(state, batch, key, weights):  # traced inside the kinds' scans: report through metrics
+        return state, {"reward": batch.reward, "steps": batch.steps, "rewards": batch.rewards,
+                       "next_last": last(batch.next_obs, batch.reward), "priority": jnp.ones_like(batch.reward)}
+
+    def aux(state, batch, key):
+        aux_is_one_step.append(batch.steps is None)
+        return state, {"aux_reward": batch.reward, "aux_next_last": last(batch.next_obs, batch.reward)}
+
+    *_, metrics = kind.updates(buffer, jnp.float32(0.0), jax.random.PRNGKey(3), jnp.int32(0), 2, 8, update,
+                               None if name == "prioritized" else aux)
+    t, steps = np.asarray(metrics["reward"]), np.asarray(metrics["steps"])
+    np.testing.assert_array_equal(steps, np.minimum(3, 5 - t))
+    assert set(np.unique(steps)) >= {1, 3}  # cut at the write position and full length both drawn
+    want = np.where(np.arange(3) < steps[..., None], t[..., None] + np.arange(3), 0.0)
+    np.testing.assert_array_equal(np.asarray(metrics["rewards"]), want)
+    np.testing.assert_array_equal(np.asarray(metrics["next_last"]), t + steps)
+    if name != "prioritized":
+        assert aux_is_one_step and all(aux_is_one_step)
+        np.testing.assert_array_equal(np.asarray(metrics["aux_next_last"]), np.asarray(metrics["aux_reward"]) + 1)
+    assert replay_kind(nstep=3) == UniformReplay(3) and replay_kind(frame_stack=2, nstep=3) == FrameReplay(2, 3)
+    with pytest.raises(ValueError, match="n >= 1"):
+        replay_kind(nstep=0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from largerl_jax.replay import buffer as rb
-from largerl_jax.replay.nstep import nstep_rows, nstep_transition
+from largerl_jax.replay.nstep import nstep_return, nstep_rows, nstep_transition
 
 GAMMA = 0.9
 
@@ -55,9 +55,10 @@ def _reference(log, i: int, n: int):
 def test_nstep_matches_a_walk_over_the_logged_stream(n, seed):
     buffer, logs = _stream(num_envs=3, ring=12, steps=50, seed=seed)  # each ring wraps 4 times
     idx = jnp.asarray(np.flatnonzero(np.asarray(buffer.valid)), jnp.int32)
-    plan = nstep_rows(buffer, idx, n, GAMMA)
+    plan = nstep_rows(buffer, idx, n)
     got = nstep_transition(rb.gather(buffer, idx), rb.gather(buffer, plan.last), plan)
-    obs, ret, disc, nxt = (np.asarray(x) for x in (got.obs, got.reward, plan.discount, got.next_obs))
+    g, d = nstep_return(got.rewards, got.steps, got.terminated, GAMMA)
+    obs, ret, disc, nxt = (np.asarray(x) for x in (got.obs, g, d, got.next_obs))
     where = {tuple(o): (e, i) for e, log in enumerate(logs) for i, (o, *_rest) in enumerate(log)}
     shortened = ended_early = 0
     for k in range(len(idx)):
@@ -73,15 +74,17 @@ def test_nstep_matches_a_walk_over_the_logged_stream(n, seed):
 def test_one_step_is_the_plain_transition():
     buffer, _ = _stream(num_envs=2, ring=10, steps=30, seed=3)
     idx = jnp.asarray(np.flatnonzero(np.asarray(buffer.valid)), jnp.int32)
-    plan = nstep_rows(buffer, idx, 1, GAMMA)
+    plan = nstep_rows(buffer, idx, 1)
     plain = rb.gather(buffer, idx)
     got = nstep_transition(plain, rb.gather(buffer, plan.last), plan)
     for field in ("obs", "action", "reward", "next_obs", "terminated", "truncated"):
         np.testing.assert_array_equal(np.asarray(getattr(got, field)), np.asarray(getattr(plain, field)))
-    np.testing.assert_allclose(np.asarray(plan.discount), GAMMA * (1 - np.asarray(plain.terminated)), rtol=1e-6)
+    g, d = nstep_return(got.rewards, got.steps, got.terminated, GAMMA)
+    np.testing.assert_array_equal(np.asarray(g), np.asarray(plain.reward))
+    np.testing.assert_allclose(np.asarray(d), GAMMA * (1 - np.asarray(plain.terminated)), rtol=1e-6)
 
 
 def test_n_below_one_is_refused():
     buffer, _ = _stream(num_envs=1, ring=4, steps=3, seed=0)
     with pytest.raises(ValueError, match="n >= 1"):
-        nstep_rows(buffer, jnp.zeros((1,), jnp.int32), 0, GAMMA)
+        nstep_rows(buffer, jnp.zeros((1,), jnp.int32), 0)
