@@ -37,6 +37,13 @@ Fields and defaults of ``torso_config()``:
 * ``batch_norm`` (False): Dense -> BatchNorm -> activation in every hidden layer, the
   DenseNet composite function of Ota et al. / OFENet. Not allowed with 'modern', which
   normalizes with LayerNorm.
+* ``batch_renorm`` (False): batch renormalization (networks.batch_renorm, Ioffe 2017) as CrossQ
+  places it (Bhatt et al. 2024, adityab/CrossQ): on the torso's input and after every hidden
+  layer's activation, ``BRN -> [Dense -> f -> BRN]*``. 'mlp' only, not with ``batch_norm``.
+  Its running statistics and warm-up counter live in 'batch_stats'; its constants are CrossQ's
+  (momentum 0.99, eps 1e-3, r_max 3, d_max 5).
+* ``brn_warmup_steps`` (100,000): training-mode calls during which batch renormalization is
+  plain batch norm (CrossQ's warm-up).
 * ``kernel_init`` ('lecun_normal'): initialiser of every Dense kernel of the torso and of the
   head's output layer, one of KERNEL_INITS. 'lecun_normal' is Flax's default and our choice for
   the library's own configs; 'glorot_uniform' is Keras's, which the OFENet reference code (and
@@ -82,6 +89,8 @@ _DEFAULTS = dict(
     spectral_norm="none",
     sn_iters=1,
     batch_norm=False,
+    batch_renorm=False,
+    brn_warmup_steps=100_000,
     kernel_init="lecun_normal",
     bn_epsilon=1e-5,
     ln_epsilon=1e-6,
@@ -137,6 +146,13 @@ def validate_torso_config(cfg) -> None:
         raise ValueError(f"torso modern_final_norm must be True or False, got {cfg.modern_final_norm!r}")
     if not isinstance(cfg.batch_norm, bool):
         raise ValueError(f"torso batch_norm must be True or False, got {cfg.batch_norm!r}")
+    if not isinstance(cfg.batch_renorm, bool):
+        raise ValueError(f"torso batch_renorm must be True or False, got {cfg.batch_renorm!r}")
+    if not is_int(cfg.brn_warmup_steps) or cfg.brn_warmup_steps < 0:
+        raise ValueError(f"torso brn_warmup_steps must be an int >= 0, got {cfg.brn_warmup_steps!r}")
+    if cfg.batch_renorm and (cfg.arch != "mlp" or cfg.batch_norm):
+        raise ValueError(f"torso batch_renorm=True needs arch='mlp' without batch_norm, got arch={cfg.arch!r}, "
+                         f"batch_norm={cfg.batch_norm}")
     if cfg.widths is not None:
         widths = tuple(cfg.widths)
         if len(widths) != cfg.depth:

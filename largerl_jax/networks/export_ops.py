@@ -13,6 +13,7 @@ from typing import Mapping
 import jax.numpy as jnp
 import numpy as np
 
+from largerl_jax.networks.batch_renorm import EPSILON as BRN_EPSILON
 from largerl_jax.networks.spectral_norm import SNDense, sigma_from_u
 
 # layers.dense builds every SNDense with the class default (LayerNorms take the torso config's
@@ -68,10 +69,13 @@ def gate(p, key: str, i: int, x: str) -> str:
 
 
 def hidden(p, cfg, v: Mapping, key: str, i: int, x: str) -> str:
-    """layers.hidden_layer: f(BN?(W x)), then the gate slot of maskable layer i."""
+    """layers.hidden_layer: BRN?(f(BN?(W x))), then the gate slot of maskable layer i."""
     name = f"hidden_{i}"
     y = dense(p, child(v, name), f"{key}/{name}", x)
     if cfg.batch_norm:
         y = batch_norm(p, child(v, f"{name}_norm"), f"{key}/{name}_norm", y, cfg.bn_epsilon)
-    return gate(p, key, i, p.op(cfg.activation, y))
+    y = p.op(cfg.activation, y)
+    if cfg.batch_renorm:
+        y = batch_norm(p, child(v, f"{name}_renorm"), f"{key}/{name}_renorm", y, BRN_EPSILON)
+    return gate(p, key, i, y)
 

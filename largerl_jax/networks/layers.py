@@ -10,6 +10,7 @@ import flax.linen as nn
 import jax
 
 from largerl_jax.networks import initializers
+from largerl_jax.networks.batch_renorm import BatchRenorm
 from largerl_jax.networks.spectral_norm import SNDense
 
 # Running-statistics momentum: Flax's and Keras's default alike (the OFENet reference code is
@@ -54,8 +55,13 @@ def dense(cfg, features: int, name: str, *, use_sn: bool, init: str | None = Non
                    name=name)
 
 
+def batch_renorm(cfg, x: jax.Array, name: str, train: bool) -> jax.Array:
+    return BatchRenorm(warmup_steps=cfg.brn_warmup_steps, name=name)(x, train)
+
+
 def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool, train: bool, mask=None):
-    """f(BN?(W x)) * mask: the composite unit of every non-'modern' torso.
+    """BRN?(f(BN?(W x))) * mask: the composite unit of every non-'modern' torso (batch norm
+    before the activation, Ota et al.'s; batch renormalization after it, CrossQ's).
 
     The mask multiplies the activation so a zero entry removes the unit from everything
     downstream, which is what per-unit pruning gates need."""
@@ -65,6 +71,8 @@ def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool,
             use_running_average=not train, momentum=BN_MOMENTUM, epsilon=cfg.bn_epsilon, name=f"{name}_norm"
         )(y)
     y = activation_fn(cfg.activation)(y)
+    if cfg.batch_renorm:
+        y = batch_renorm(cfg, y, f"{name}_renorm", train)
     return y if mask is None else y * mask
 
 

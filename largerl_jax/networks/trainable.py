@@ -110,7 +110,10 @@ def apply(module: nn.Module, params, state: dict, *inputs, train: bool, **kwargs
 
 
 def polyak(target, online, tau: float):
-    return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
+    """Polyak averaging of floating-point leaves; integer leaves (batch renormalization's call
+    counter) follow the online network's."""
+    return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o if jnp.issubdtype(o.dtype, jnp.floating) else o,
+                        target, online)
 
 
 def select(pred: jax.Array, on_true, on_false):

@@ -25,7 +25,8 @@ FRAME = (20, 20, 3)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # (agent, features, actor torso overrides): each agent kind raw and on OFENet, every arch, and
-# batch norm, spectral norm (both modes), swish, a densenet pass-through and per-layer widths
+# batch norm, batch renormalization, spectral norm (both modes), swish, a densenet pass-through
+# and per-layer widths
 CASES = [
     ("sac", "raw", dict(arch="mlp")),
     ("sac_v1", "raw", dict(arch="mlp", activation="swish", batch_norm=True)),
@@ -40,6 +41,8 @@ CASES = [
     ("sac", "raw", dict(arch="modern", spectral_norm="all")),
     ("td3", "raw", dict(arch="modern", activation="swish", modern_final_norm=False, spectral_norm="intermediate")),
     ("sac", "raw", dict(arch="mlp", widths=(6, 3), batch_norm=True)),
+    ("sac", "raw", dict(arch="mlp", batch_renorm=True)),  # CrossQ's placement, evaluation mode
+    ("td3", "ofenet", dict(arch="mlp", batch_renorm=True, activation="swish")),
 ]
 
 

@@ -8,6 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from fake_transitions import gaussian
+from largerl_jax.agents import agent_config, make_agent
+from largerl_jax.networks import torso_config
 from largerl_jax.networks.batch_renorm import BatchRenorm
 
 EPS = 1e-3
@@ -92,3 +95,24 @@ def test_evaluation_is_the_affine_map_of_the_running_statistics_and_changes_noth
     want = (np.asarray(x) - np.asarray(stats["mean"])) / np.sqrt(np.asarray(stats["var"]) + EPS)
     np.testing.assert_allclose(np.asarray(y), want * np.asarray(params["scale"]) - 0.25, atol=1e-5, rtol=0)
     assert set(variables["batch_stats"]) == {"mean", "var", "steps"} and set(variables["params"]) == {"scale", "bias"}
+
+
+def test_a_sac_agent_with_renormalized_torsos_counts_its_calls_and_keeps_integer_targets():
+    """CrossQ's placement in an agent: the critic's one training-mode pass per update counts in
+    every BatchRenorm of it, and the Polyak target copies the counter instead of averaging it."""
+    cfg = agent_config("sac")
+    cfg.actor = torso_config(width=8, depth=2, batch_renorm=True, brn_warmup_steps=1)
+    cfg.critic = torso_config(width=8, depth=2, batch_renorm=True, brn_warmup_steps=1)
+    cfg.batch_size = 16
+    agent = make_agent(cfg, 4, 2)
+    state = agent.init(jax.random.PRNGKey(0))
+    update = jax.jit(agent.update)
+    for i in range(3):
+        state, metrics = update(state, gaussian(jax.random.PRNGKey(i), 16, 4, 2), jax.random.PRNGKey(10 + i))
+    stats = state.critic.state["batch_stats"]["ensemble"]["torso"]
+    assert set(stats) == {"input_renorm", "hidden_0_renorm", "hidden_1_renorm"}
+    assert all(int(np.asarray(s["steps"]).max()) == 3 for s in stats.values())
+    target = state.target_critic.batch_stats["ensemble"]["torso"]["hidden_0_renorm"]
+    assert target["steps"].dtype == jnp.int32 and np.isfinite(float(metrics["critic_loss"]))
+    with pytest.raises(ValueError, match="batch_renorm=True needs arch='mlp'"):
+        torso_config(arch="resnet", batch_renorm=True)

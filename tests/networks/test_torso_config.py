@@ -16,6 +16,8 @@ def test_defaults():
         spectral_norm="none",
         sn_iters=1,
         batch_norm=False,
+        batch_renorm=False,
+        brn_warmup_steps=100_000,
         kernel_init="lecun_normal",
         bn_epsilon=1e-5,
         ln_epsilon=1e-6,
