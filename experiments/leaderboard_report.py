@@ -22,6 +22,7 @@ from experiments.curves import read_records
 from experiments.inspect import network_tables
 from experiments.paper_tables import PaperTable
 from experiments.reproduce_report import CellResult, collect
+from experiments.time_to_return import run_times
 from largerl_jax.training.run_folder import saved_config
 
 
@@ -68,6 +69,22 @@ def ranks(table: PaperTable, results: list[CellResult]) -> dict[str, int]:
     return out
 
 
+def baseline_times(table: PaperTable, results: list[CellResult]) -> dict[str, dict]:
+    """Cell id -> when its mean return first reached its task's baseline score (the table's first
+    method's, e.g. SAC 2x256), in simulator steps and wall time: the time-to-return view."""
+    first = table.columns[0] if table.tasks_are == "rows" else table.rows[0]
+    base = {table.task_and_method(r.cell)[0]: r.ours for r in results
+            if table.task_and_method(r.cell)[1] == first and not math.isnan(r.ours)}
+    out = {}
+    for r in results:
+        task = table.task_and_method(r.cell)[0]
+        if r.folder is None or task not in base or math.isnan(r.ours):
+            continue
+        row = run_times(r.folder, [base[task]])[0]
+        out[r.cell.id] = {"baseline": base[task], "env_steps": row["mean_env_steps"], "wall_s": row["mean_wall_s"]}
+    return out
+
+
 def cell_text(r: CellResult, rank: int | None) -> str:
     if math.isnan(r.ours):
         return "not run" if r.folder is None else "no evaluation yet"
@@ -78,6 +95,7 @@ def cell_text(r: CellResult, rank: int | None) -> str:
 
 def markdown(table: PaperTable, results: list[CellResult], extras: dict, header: list[str]) -> str:
     rank = ranks(table, results)
+    first = table.columns[0] if table.tasks_are == "rows" else table.rows[0]
     by_pos = {(r.cell.row, r.cell.column): r for r in results}
     lines = [f"# {table.title}", "", *header, "",
              "| | " + " | ".join(table.columns) + " |", "|---|" + "---|" * len(table.columns)]
@@ -91,20 +109,26 @@ def markdown(table: PaperTable, results: list[CellResult], extras: dict, header:
               "(#k): rank within the task. † unfinished cell. (k/S crashed): k seeds had diverged and count with "
               "their last score before the crash.", "",
               "## Cost", "",
-              "| task | method | simulator steps | envs x updates | wall time (all seeds) | simulator steps/s | parameters |",
-              "|---|---|---:|---|---:|---:|---|"]
+              f"| task | method | simulator steps | envs x updates | wall time (all seeds) | simulator steps/s | "
+              f"{first}'s score reached at (steps, s) | parameters |",
+              "|---|---|---:|---|---:|---:|---|---|"]
     for r in results:
         e = extras.get(r.cell.id)
         if not e:
             continue
         task, method = table.task_and_method(r.cell)
         params = ", ".join(f"{name} {_millions(n)}" for name, n in e["params"].items())
+        reach = e.get("baseline_reached") or {}
+        at = ("not reached" if reach.get("wall_s") is None else
+              f"{reach['env_steps'] * e['action_repeat']:,}, {reach['wall_s']:,.0f}") if reach else "—"
         lines.append(f"| {task} | {method} | {e['sim_steps']:,} (repeat {e['action_repeat']}) | "
                      f"{e['num_envs']} x {e['updates_per_iteration']} | {_fmt(e['wall_s'], 0)} s | "
-                     f"{_fmt(e['sim_steps_per_s'])} | {params} |")
+                     f"{_fmt(e['sim_steps_per_s'])} | {at} | {params} |")
     lines += ["", "Wall time: every seed of the cell in one vmapped program, compilation, evaluations and "
-              "checkpoints included (the records' wall_time_s at the last evaluation). Parameters: per network, "
-              "ensemble members summed (experiments.inspect's convention)."]
+              "checkpoints included (the records' wall_time_s at the last evaluation). Score reached at: the first "
+              f"evaluation whose mean over seeds reached the task's {first} score (experiments.time_to_return), in "
+              "simulator steps and seconds of wall time. Parameters: per network, ensemble members summed "
+              "(experiments.inspect's convention)."]
     return "\n".join(lines) + "\n"
 
 
@@ -160,6 +184,8 @@ def write_leaderboard(table: PaperTable, out: str, header: list[str], survivors_
     """Writes OUT/<table>.md, .csv, .json and .png (with matplotlib); returns the paths."""
     results = collect(table, out, survivors_only)
     extras = {r.cell.id: cell_extras(r) for r in results}
+    for cell_id, reach in baseline_times(table, results).items():
+        extras[cell_id]["baseline_reached"] = reach
     rank = ranks(table, results)
     stem = os.path.join(out, table.name + ("_survivors" if survivors_only else ""))
     paths = [stem + ".md", stem + ".csv", stem + ".json"]

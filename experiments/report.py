@@ -10,6 +10,9 @@ Writes into OUTDIR, as the DIRs allow:
 - ``pruning_tables.md``: the pruning paper's Tables 3 (score in the last 20% of training, dR /
   tR vs OFE) and 4 (deploy / train counts), for ``TASK_xinet_VARIANT`` runs
   (experiments.pruning_tables).
+- ``time_to_return.md`` + ``.json`` with ``--time-to=R[,R...]``: when each run's mean return over
+  seeds first reached each R, in env steps, gradient steps and wall time, and when each seed did
+  (experiments.time_to_return); ``--x=wall_time_s`` draws the curves against wall time.
 - ``heatmap_<grid>.png`` + ``.json`` per grid folder (a DIR holding grid.json): best return over
   the grid's axes (experiments.grid_report). Grid folders get no curves or table rows.
 
@@ -23,6 +26,8 @@ table). ``--labels`` names the curves and, when given, the pruning tables' rows.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 
@@ -32,6 +37,7 @@ from experiments.grid_report import draw_grid, file_stem, read_grid
 from experiments.ota_table import METHODS, infer_method, table1_markdown
 from experiments.pruning_tables import method_from_name, pruning_markdown
 from experiments.report_runs import load_run
+from experiments.time_to_return import markdown as time_to_markdown, run_times
 
 METHOD_CHOICES = (*METHODS, *VARIANTS, "auto", "none")
 
@@ -82,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--labels", default=None, help="comma-separated, one per DIR (default: folder names)")
     p.add_argument("--methods", default=None, help=f"comma-separated, one per DIR, of {', '.join(METHOD_CHOICES)}")
-    p.add_argument("--x", default="grad_steps", choices=["grad_steps", "env_steps"])
+    p.add_argument("--x", default="grad_steps", choices=["grad_steps", "env_steps", "wall_time_s"])
+    p.add_argument("--time-to", default=None, metavar="R[,R...]",
+                   help="also tabulate when each run's mean return first reached each R (time_to_return.md)")
     p.add_argument("--band", default="se", choices=["se", "std"], help="curves' band: standard error or deviation over seeds")
     p.add_argument("--metric", default="eval_return", help="recorded quantity (or glob of them) the curves draw")
     p.add_argument("--log-y", action="store_true", help="logarithmic y axis for the curves")
@@ -102,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     missing = [d for d in args.dirs if not os.path.isdir(d)]
     if missing:
         p.exit(2, f"error: not a folder: {', '.join(missing)}\n")
+    thresholds = None
+    if args.time_to is not None:
+        try:
+            thresholds = [float(t) for t in args.time_to.split(",") if t.strip()]
+        except ValueError:
+            thresholds = []
+        if not thresholds or not all(map(math.isfinite, thresholds)):
+            p.exit(2, f"error: --time-to={args.time_to!r} must be comma-separated finite returns, e.g. -200,-150\n")
 
     grids = [i for i, d in enumerate(args.dirs) if is_grid_dir(d)]
     runs = [i for i in range(n) if i not in grids]
@@ -125,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             if text is not None:
                 _write(os.path.join(args.out, name), text, written)
                 print(f"\n{name}:\n{text}")
+        if thresholds:
+            times = {labels[i]: run_times(args.dirs[i], thresholds, args.survivors_only) for i in runs}
+            text = time_to_markdown(times)
+            _write(os.path.join(args.out, "time_to_return.md"), text, written)
+            _write(os.path.join(args.out, "time_to_return.json"), json.dumps(times, indent=1), written)
+            print(f"\ntime_to_return.md:\n{text}")
     stems: set[str] = set()
     for i in grids:
         try:

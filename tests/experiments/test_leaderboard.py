@@ -85,5 +85,10 @@ def test_leaderboard_ranks_methods_beside_their_cost(tmp_path):
     assert sac["params"]["actor"] < 2_000 and simba["params"] != sac["params"]
     md = open(os.path.join(out, "scaling_leaderboard.md")).read()
     assert "## Cost" in md and "| HalfCheetah | SimBa | 120 (repeat 1) | 1 x 2 |" in md and "not run" in md
+    # time to the task's baseline (SAC's final score): SAC reaches its own score, at its last
+    # evaluation at the latest; the other is reached or not, and says which
+    assert sac["baseline_reached"]["baseline"] == sac["score"] and sac["baseline_reached"]["wall_s"] is not None
+    assert sac["baseline_reached"]["env_steps"] <= 120
+    assert simba["baseline_reached"]["baseline"] == sac["score"] and "SAC's score reached at" in md
     table_rows = [line for line in md.split("## Cost")[0].splitlines() if line.startswith("| HalfCheetah")]
     assert table_rows and "paper" not in table_rows[0] and "(#1)" in table_rows[0] and "(#2)" in table_rows[0]

@@ -224,3 +224,23 @@ def test_crashed_seeds_count_with_their_last_score_and_the_count_is_shown(tmp_pa
     assert "1 diverged: left out after the crash" in capsys.readouterr().out
     _, rows = _table((out2 / "table1.md").read_text())
     assert rows["ant"][0] == "**50.0 (1/2 diverged)**"
+
+
+def test_time_to_return_and_curves_against_wall_time(tmp_path, capsys):
+    a = _run(tmp_path / "a", "pendulum_sac", {1000: [-900.0, -800.0], 2000: [-300.0, -700.0], 3000: [-200.0, -150.0]},
+             [("total_env_steps", "3000")],
+             extra={(s, seed): {"wall_time_s": w} for s, w in ((1000, 10.0), (2000, 25.0), (3000, 40.0)) for seed in (0, 1)})
+    out = tmp_path / "out"
+    assert report_main([a, f"--out={out}", "--x=wall_time_s", "--labels=A", "--time-to=-500,-250,-100"]) == 0
+    assert json.load(open(out / "curves.json"))["A"]["x"] == [10.0, 25.0, 40.0]
+    rows = {r["threshold"]: r for r in json.load(open(out / "time_to_return.json"))["A"]}
+    # mean -850, -500, -175: -500 is reached at 2000 env steps (25 s); -250 at 3000 (40 s); -100 never
+    assert (rows[-500]["mean_env_steps"], rows[-500]["mean_wall_s"], rows[-500]["mean_grad_steps"]) == (2000, 25.0, 1900)
+    assert rows[-500]["seed_wall_s"] == [25.0, 40.0] and rows[-500]["median_seed_wall_s"] == 32.5
+    assert rows[-250]["mean_wall_s"] == 40.0 and rows[-100]["mean_wall_s"] is None and rows[-100]["seeds_reached"] == 0
+    md = (out / "time_to_return.md").read_text()
+    assert "| A | -100 | not reached |" in md and "| 2/2 |" in md
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as bad:
+        report_main([a, f"--out={out}", "--time-to=fast"])
+    assert bad.value.code == 2 and capsys.readouterr().err.strip().startswith("error: --time-to='fast' must be")
