@@ -165,7 +165,7 @@ def paper_table(name: str, suite: str | None = None) -> PaperTable:
         return PaperTable(
             name, "Scaling leaderboard (reduced scale): mean return at the last evaluation",
             "experiments/configs/leaderboard.py (no paper: issue 20's study)", Score("final"), 3,
-            "no paper; 3 seeds", tuple(leaderboard.TASKS.values()), tuple(leaderboard.METHODS.values()),
+            "issue 20 asks for 3", tuple(leaderboard.TASKS.values()), tuple(leaderboard.METHODS.values()),
             _leaderboard_cells(), leaderboard=True)
     suite = suites[0] if suite is None else suite
     if suite not in suites:

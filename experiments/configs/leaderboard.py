@@ -8,7 +8,7 @@ Playground's DM Control CheetahRun). METHOD:
   width 256, i.e. DrQ's hyperparameters of Bjorck et al.'s Table 3);
 * ``ota``: Ota et al.'s full method (``halfcheetah_sac_ours``: OFENet, 2 x 2048 swish
   MLP-DenseNet heads, Huber loss, Ape-X-like collection by 64 envs with 8 updates per iteration;
-  on DMC the same three changes on the DrQ SAC of ``sac``);
+  on DMC the same changes on the DrQ SAC of ``sac``);
 * ``bjorck``: Bjorck et al.'s modern + SN heads (``dmc_cheetah_run_modern4_sn``; on HalfCheetah
   the same heads on ``halfcheetah_sac``'s SAC);
 * ``simba``, ``simbav2``, ``bro_fast``: the authors' settings (experiments/configs/scaling.py).
