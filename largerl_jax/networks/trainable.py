@@ -30,9 +30,10 @@ class Optimizer:
     # decoupled weight decay (AdamW: optax.adamw, on every parameter, times the learning rate);
     # 0: plain Adam. Static, so a grid cannot carry it.
     weight_decay: float = 0.0
+    b1: float = 0.9  # Adam's first-moment decay (optax's default; CrossQ: 0.5)
 
     def transform(self, lr) -> optax.GradientTransformation:
-        return make_adam(lr, self.grad_clip, self.weight_decay)
+        return make_adam(lr, self.grad_clip, self.weight_decay, self.b1)
 
     def init(self, params):
         return self.transform(0.0).init(params)
@@ -153,9 +154,10 @@ def target_collections(target: Target, net: Net) -> dict:
     return {**net.state, "batch_stats": target.batch_stats}
 
 
-def make_adam(lr: float, grad_clip: float | None = None, weight_decay: float = 0.0) -> optax.GradientTransformation:
+def make_adam(lr: float, grad_clip: float | None = None, weight_decay: float = 0.0,
+              b1: float = 0.9) -> optax.GradientTransformation:
     """Adam (AdamW when ``weight_decay`` > 0), after a global-norm clip when ``grad_clip``."""
-    adam = optax.adamw(lr, weight_decay=weight_decay) if weight_decay else optax.adam(lr)
+    adam = optax.adamw(lr, b1=b1, weight_decay=weight_decay) if weight_decay else optax.adam(lr, b1=b1)
     if grad_clip:
         return optax.chain(optax.clip_by_global_norm(grad_clip), adam)
     return adam
