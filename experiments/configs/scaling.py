@@ -2,7 +2,7 @@
 locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
 DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``,
 ``simbav2``, ``bro``,
-``bro_fast`` (BRO's replay ratio 2 and single reset), and the compositions ``simba_sn`` (spectral
+``bro_fast`` (BRO's replay ratio 2 and single reset), ``crossq`` (issue 21), and the compositions ``simba_sn`` (spectral
 normalisation on SimBa's critic), ``simba_ofenet`` and ``simbav2_ofenet`` (OFENet features under
 SimBa, SimbaV2).
 
@@ -34,7 +34,7 @@ from experiments.configs.dmc import DMC_TASKS, playground_name
 from experiments.configs.families import LOCOMOTION
 from largerl_jax.training import run_config
 
-METHODS = ("simba", "simbav2", "bro", "bro_fast")
+METHODS = ("simba", "simbav2", "bro", "bro_fast", "crossq")
 DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
 TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
 SIM_STEPS = 1_000_000
@@ -50,6 +50,9 @@ RUN = {
     "simbav2": {"updates": None, "warmup": 5_000, "eval_episodes": 10, "action_repeat": None},
     "bro": {"updates": 10, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
     "bro_fast": {"updates": 2, "warmup": 2_500, "eval_episodes": 5, "action_repeat": 1},
+    # CrossQ (adityab/CrossQ, train.py): UTD 1 (utd: 1), 5000 random steps (learning_starts:
+    # 5000); its paper evaluates MuJoCo only, so on DMC we take the library's action repeat
+    "crossq": {"updates": 1, "warmup": 5_000, "eval_episodes": 10, "action_repeat": None},
 }
 
 
@@ -98,7 +101,8 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
     seeds (2026-12-06, the 2-core dev VM): SimBa -215 at 6K env steps and -185 at 8K (in a 10K
     run; its rates are constant); SimbaV2 -177 in an 8K run (its rates decay over the run's
     length, so it was measured at 8K); BRO (Fast) -260 at 4K, -124 at 6K, -187 at 8K and -167 at
-    10K (a 10K run; constant rates, one reset at 2001)."""
+    10K (a 10K run; constant rates, one reset at 2001); CrossQ -237 at 4K, -133 at 6K and -156
+    at 8K (its batch renormalization still in its plain batch-norm warm-up)."""
     cfg = run_config(agent=method, env="pendulum")
     _common(cfg, method, 200, 1, episodic=False)
     cfg.env.num_envs = 4

@@ -1,0 +1,17 @@
+"""CrossQ learns Pendulum (the learning tests' threshold, -250 on every one of 3 seeds), run as a
+user runs it (see test_learning.py). Its own file, so the suite's scheduler can put it on
+another worker than the other learning tests."""
+import pytest
+
+from experiments.configs import get_config
+from test_learning import _final_records
+
+
+@pytest.mark.slow
+def test_pendulum_crossq_learns_on_every_seed(tmp_path):
+    cfg = get_config("pendulum_crossq")
+    assert cfg.total_env_steps == 8_000 and cfg.agent.name == "crossq" and cfg.agent.critic.batch_renorm
+    final = _final_records("pendulum_crossq", tmp_path / "run")
+    assert final[0]["env_steps"] == 8_000
+    assert [r["seed"] for r in final] == [0, 1, 2]
+    assert all(r["eval_return"] >= -250 for r in final), final
