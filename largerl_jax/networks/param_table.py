@@ -35,7 +35,7 @@ _NORM_LEAVES = {"scale", "bias"}
 # is not creation order. Rows are instead sorted input -> output: these names are ranked
 # explicitly, every other name sits in the middle, ties go by name then numeric suffix
 # (hidden_2 before hidden_10).
-_NAME_RANK = {"proj": 0, "torso": 0, "up_norm": 0, "up": 1, "down": 2, "final_norm": 3, "out": 3}
+_NAME_RANK = {"proj": 0, "torso": 0, "up_norm": 0, "input_renorm": 0, "up": 1, "down": 2, "final_norm": 3, "out": 3}
 _INDEXED = re.compile(r"^(.*)_(\d+)$")
 
 

@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.configs import get_config
+from experiments.inspect import network_tables
 from fake_transitions import gaussian
 from largerl_jax.agents import agent_config, make_agent
 from largerl_jax.networks import tanh_gaussian_sample
@@ -66,3 +68,12 @@ def test_actor_and_temperature_step_every_third_update():
     assert [c[0] for c in changed] == [True, False, False, True, False, False]
     assert [c[1] for c in changed] == [True, False, False, True, False, False]
     assert all(c[2] for c in changed)  # the critic steps every update
+
+
+def test_inspect_shows_the_critics_at_2x2048():
+    tables = network_tables(get_config("gym_ant_crossq"))
+    critic = [row for row in tables["networks"]["critic"]["layers"] if "torso/hidden_" in row["name"]]
+    assert [(row["out"], row.get("ensemble")) for row in critic if not row["name"].endswith("renorm")] == [(2048, 2)] * 2
+    assert tables["networks"]["actor"]["params"] < 0.2e6 < 8e6 < tables["networks"]["critic"]["params"]
+    names = [row["name"] for row in tables["networks"]["critic"]["layers"]]
+    assert names[0].endswith("input_renorm") and names[-1].endswith("out")  # rows from input to output
