@@ -1,5 +1,7 @@
 """The scaling leaderboard (experiments.reproduce scaling_leaderboard): its configs share the
-budget they claim to share, and its table ranks the methods beside their cost."""
+budget they claim to share, and its table ranks the methods beside their cost (on fabricated cell
+folders with known records; running cells is experiments.reproduce's, tested in
+test_reproduce.py)."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +12,11 @@ import pytest
 
 from experiments import reproduce
 from experiments.configs import get_config
+from experiments.overrides import apply_overrides
 from experiments.configs import leaderboard as lb
 from experiments.paper_tables import paper_table
 from largerl_jax.training import validate
+from largerl_jax.training.run_files import metrics_io as records_io
 
 
 @pytest.mark.parametrize("task", list(lb.TASKS))
@@ -59,36 +63,49 @@ def test_table_has_every_task_and_method_and_no_suites():
         paper_table("scaling_leaderboard", "gym_")
 
 
-TINY = ["--seeds=2", "--no-progress", "--set=agent.actor.width=8", "--set=agent.critic.width=8",
-        "--set=agent.batch_size=16", "--set=env.eval_episodes=1", "--set=env.episode_length=40",
-        "--set=total_env_steps=120", "--set=warmup_env_steps=40", "--set=log_every_env_steps=40",
-        "--set=eval_every_env_steps=40", "--set=checkpoint_every_env_steps=0", "--set=replay_capacity=200"]
+def _cell(out, cell_id: str, config: str, returns: dict, walls: dict) -> None:
+    """A finished cell folder as experiments.reproduce leaves it: config.json as the runner writes
+    it (8-wide networks, 120 env steps), metrics.jsonl with ``returns`` {env_steps: per seed} at
+    wall times ``walls`` {env_steps: s}, and DONE."""
+    cfg = apply_overrides(get_config(config), [("agent.actor.width", "8"), ("agent.critic.width", "8"),
+                                               ("total_env_steps", "120")])
+    folder = os.path.join(out, "cells", cell_id)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({**json.loads(cfg.to_json_best_effort(sort_keys=True)), "_num_seeds": 2}, f)
+    records_io.write(os.path.join(folder, "metrics.jsonl"), [
+        {"seed": seed, "env_steps": step, "grad_steps": step, "eval_return": value, "wall_time_s": walls[step]}
+        for step, values in returns.items() for seed, value in enumerate(values)])
+    with open(os.path.join(folder, "DONE"), "w") as f:
+        f.write("done\n")
 
 
 def test_leaderboard_ranks_methods_beside_their_cost(tmp_path):
+    """Two finished cells with known records: SAC ends at -40 (mean), SimBa at -80 after -40 at
+    80 env steps, so SAC ranks first and SimBa reached SAC's score at 80 steps, 40 s."""
     out = str(tmp_path / "lb")
+    _cell(out, "halfcheetah__sac", "lb_halfcheetah_sac", {40: [-300, -200], 80: [-150, -100], 120: [-50, -30]},
+          {40: 10.0, 80: 20.0, 120: 30.0})
+    _cell(out, "halfcheetah__simba", "lb_halfcheetah_simba", {40: [-400, -350], 80: [-60, -20], 120: [-100, -60]},
+          {40: 15.0, 80: 40.0, 120: 70.0})
     assert reproduce.main(["scaling_leaderboard", f"--out={out}", "--cells=halfcheetah__sac,halfcheetah__simba",
-                           *TINY]) == 0
+                           "--seeds=2", "--no-progress"]) == 0  # both done: nothing runs, the table is written
     with open(os.path.join(out, "scaling_leaderboard.csv")) as f:
         rows = {(r["task"], r["method"]): r for r in csv.DictReader(f)}
     assert len(rows) == 12 and rows[("cheetah run", "SimBa")]["folder"] == ""
     cells = {c["id"]: c for c in json.load(open(os.path.join(out, "scaling_leaderboard.json")))["cells"]}
     sac, simba = cells["halfcheetah__sac"], cells["halfcheetah__simba"]
-    assert sorted([sac["rank"], simba["rank"]]) == [1, 2]
-    assert (sac["rank"] == 1) == (sac["score"] >= simba["score"])
-    for c in (sac, simba):
-        assert c["finished"] and c["sim_steps"] == 120 and c["wall_s"] > 0 and len(c["curve"]["wall_s"]) == 3
-        assert c["curve"]["mean_return"][-1] == pytest.approx(c["score"])
-        assert c["ci"][0] <= c["score"] <= c["ci"][1]
-    # parameter counts of the networks as run (8 wide, from the --set overrides)
+    assert (sac["score"], sac["rank"], simba["score"], simba["rank"]) == (-40.0, 1, -80.0, 2)
+    assert (sac["wall_s"], simba["wall_s"], sac["sim_steps"]) == (30.0, 70.0, 120)
+    assert simba["curve"]["mean_return"] == [-375.0, -40.0, -80.0] and simba["curve"]["wall_s"] == [15.0, 40.0, 70.0]
+    assert sac["ci"][0] <= sac["score"] <= sac["ci"][1]
+    assert sac["baseline_reached"] == {"baseline": -40.0, "env_steps": 120, "wall_s": 30.0}
+    assert simba["baseline_reached"] == {"baseline": -40.0, "env_steps": 80, "wall_s": 40.0}
+    # parameter counts of the networks as saved (8 wide): SimBa's one critic against SAC's two
     assert set(simba["params"]) >= {"actor", "critic"} and all(v > 0 for v in simba["params"].values())
     assert sac["params"]["actor"] < 2_000 and simba["params"] != sac["params"]
     md = open(os.path.join(out, "scaling_leaderboard.md")).read()
-    assert "## Cost" in md and "| HalfCheetah | SimBa | 120 (repeat 1) | 1 x 2 |" in md and "not run" in md
-    # time to the task's baseline (SAC's final score): SAC reaches its own score, at its last
-    # evaluation at the latest; the other is reached or not, and says which
-    assert sac["baseline_reached"]["baseline"] == sac["score"] and sac["baseline_reached"]["wall_s"] is not None
-    assert sac["baseline_reached"]["env_steps"] <= 120
-    assert simba["baseline_reached"]["baseline"] == sac["score"] and "SAC's score reached at" in md
+    assert "| HalfCheetah | SimBa | 120 (repeat 1) | 1 x 2 | 70 s | 1.7 | 80, 40 |" in md and "not run" in md
+    assert "SAC's score reached at" in md
     table_rows = [line for line in md.split("## Cost")[0].splitlines() if line.startswith("| HalfCheetah")]
-    assert table_rows and "paper" not in table_rows[0] and "(#1)" in table_rows[0] and "(#2)" in table_rows[0]
+    assert "paper" not in table_rows[0] and "**-40.0**" in table_rows[0] and "(#1)" in table_rows[0]
