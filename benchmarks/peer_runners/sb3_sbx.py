@@ -28,6 +28,7 @@ from runpy import run_path
 # Loaded by its path rather than imported, so that benchmarks/ (whose modules could shadow the
 # peers' packages) stays off sys.path.
 package_versions = run_path(str(Path(__file__).resolve().parent.parent / "package_versions.py"))["package_versions"]
+learn_clock = run_path(str(Path(__file__).resolve().parent / "learn_clock.py"))["learn_clock"]
 
 
 def _parser():
@@ -83,30 +84,16 @@ def main(argv=None) -> int:
     if args.steps < 1 or args.warmup < 1 or args.untimed < 0:
         raise SystemExit("--steps and --warmup must be >= 1 and --untimed >= 0")
     import torch
-    from stable_baselines3.common.callbacks import BaseCallback
 
     torch.set_num_threads(os.cpu_count())
     start_at = args.warmup + args.untimed
     total = start_at + args.steps
 
-    class Clock(BaseCallback):
-        """Reads the clock once env step ``start_at`` is collected and when training ends."""
-
-        t_start = n_start = t_end = n_end = None
-
-        def _on_step(self) -> bool:
-            if self.t_start is None and self.num_timesteps >= start_at:
-                self.t_start, self.n_start = time.perf_counter(), self.num_timesteps
-            return True
-
-        def _on_training_end(self) -> None:
-            self.t_end, self.n_end = time.perf_counter(), self.num_timesteps
-
     env = make_env()
     t0 = time.perf_counter()
     model = build_model(args.lib, env, args.warmup, args.seed)
     build_s = time.perf_counter() - t0
-    clock = Clock()
+    clock = learn_clock(start_at)
     t0 = time.perf_counter()
     model.learn(total_timesteps=total, callback=clock)
     learn_s = time.perf_counter() - t0

@@ -41,6 +41,7 @@ from pathlib import Path
 from runpy import run_path
 
 package_versions = run_path(str(Path(__file__).resolve().parent.parent / "package_versions.py"))["package_versions"]
+learn_clock = run_path(str(Path(__file__).resolve().parent / "learn_clock.py"))["learn_clock"]
 
 # our config's settings that sbx takes as arguments (see the docstring)
 CRITICS = {"HalfCheetah-v4": 1, "Ant-v4": 2}
@@ -108,28 +109,16 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.steps < 1 or args.warmup < 256 or args.untimed < 0 or args.eval_episodes < 0:
         raise SystemExit("--steps must be >= 1, --warmup >= 256 (a batch), --untimed and --eval-episodes >= 0")
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     start_at = args.warmup + args.untimed
     total = start_at + args.steps
 
-    class Clock(BaseCallback):
-        t_start = n_start = t_end = n_end = None
-
-        def _on_step(self) -> bool:
-            if self.t_start is None and self.num_timesteps >= start_at:
-                self.t_start, self.n_start = time.perf_counter(), self.num_timesteps
-            return True
-
-        def _on_training_end(self) -> None:
-            self.t_end, self.n_end = time.perf_counter(), self.num_timesteps
-
     venv = VecNormalize(DummyVecEnv([lambda: make_env(args.env)]), norm_obs=True, norm_reward=False, clip_obs=10.0)
     t0 = time.perf_counter()
     model = build_model(args.env, venv, args.warmup, args.seed)
     build_s = time.perf_counter() - t0
-    clock = Clock()
+    clock = learn_clock(start_at)
     t0 = time.perf_counter()
     model.learn(total_timesteps=total, callback=clock)
     learn_s = time.perf_counter() - t0
