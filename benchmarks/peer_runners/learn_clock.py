@@ -21,3 +21,15 @@ def learn_clock(start_at: int):
             self.t_end, self.n_end = time.perf_counter(), self.num_timesteps
 
     return Clock()
+
+
+def timed_learn(model, start_at: int, steps: int) -> tuple[int, float, float]:
+    """``model.learn`` over ``start_at + steps`` env steps: (env steps in the timed window, its
+    seconds, seconds of the whole ``learn``); SystemExit when the window was not seen."""
+    clock = learn_clock(start_at)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=start_at + steps, callback=clock)
+    learn_s = time.perf_counter() - t0
+    if clock.t_start is None or clock.n_end is None or clock.n_end <= clock.n_start:
+        raise SystemExit("the timing callback did not see the timed window")
+    return clock.n_end - clock.n_start, clock.t_end - clock.t_start, learn_s

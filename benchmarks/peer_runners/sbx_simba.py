@@ -41,7 +41,7 @@ from pathlib import Path
 from runpy import run_path
 
 package_versions = run_path(str(Path(__file__).resolve().parent.parent / "package_versions.py"))["package_versions"]
-learn_clock = run_path(str(Path(__file__).resolve().parent / "learn_clock.py"))["learn_clock"]
+timed_learn = run_path(str(Path(__file__).resolve().parent / "learn_clock.py"))["timed_learn"]
 
 # our config's settings that sbx takes as arguments (see the docstring)
 CRITICS = {"HalfCheetah-v4": 1, "Ant-v4": 2}
@@ -118,13 +118,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     model = build_model(args.env, venv, args.warmup, args.seed)
     build_s = time.perf_counter() - t0
-    clock = learn_clock(start_at)
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=total, callback=clock)
-    learn_s = time.perf_counter() - t0
-    if clock.t_start is None or clock.n_end is None or clock.n_end <= clock.n_start:
-        raise SystemExit("the timing callback did not see the timed window")
-    timed_steps, timed_s = clock.n_end - clock.n_start, clock.t_end - clock.t_start
+    timed_steps, timed_s, learn_s = timed_learn(model, start_at, args.steps)
     import jax
 
     result = {
