@@ -82,19 +82,23 @@ def make_crossq(cfg, obs_dim: int, act_dim: int) -> interface.Agent:
         (mean, log_std), _ = state.actor.apply(obs, train=False)
         return tanh_gaussian_mode(mean) if deterministic else tanh_gaussian_sample(mean, log_std, key)[0]
 
-    def critic_step(state: CrossQState, batch, k_next, weights):
+    def joint_pass(state: CrossQState, params, batch, k_next):
+        """(Q(s, a) [K, B], the target [B] with gradient stopped, the critic's new batch_stats) of
+        one training-mode pass over concat([(s, a), (s', a')])."""
         alpha = jnp.exp(state.log_alpha)
         (next_mean, next_log_std), _ = state.actor.apply(batch.next_obs, train=False)
         next_act, next_logp = jax.lax.stop_gradient(tanh_gaussian_sample(next_mean, next_log_std, k_next))
         joint = jnp.concatenate([jnp.concatenate([batch.obs, batch.action], -1),
                                  jnp.concatenate([batch.next_obs, next_act], -1)], 0)
         n = batch.obs.shape[0]
+        q_all, new_state = state.critic.apply(joint, train=True, params=params)  # [K, 2B]
+        next_v = jax.lax.stop_gradient(q_all[:, n:]).min(axis=0) - alpha * next_logp
+        target = jax.lax.stop_gradient(td.batch_target(batch, next_v, cfg.gamma, cfg.reward_scale))
+        return q_all[:, :n], target, new_state
 
+    def critic_step(state: CrossQState, batch, k_next, weights):
         def loss_fn(params):
-            q_all, new_state = state.critic.apply(joint, train=True, params=params)  # [K, 2B]
-            q, next_q = q_all[:, :n], jax.lax.stop_gradient(q_all[:, n:])
-            target = jax.lax.stop_gradient(td.batch_target(batch, next_q.min(axis=0) - alpha * next_logp, cfg.gamma,
-                                                           cfg.reward_scale))
+            q, target, new_state = joint_pass(state, params, batch, k_next)
             return td.td_loss(q, target, cfg.critic_loss, cfg.huber_delta, weights), (q, target, new_state)
 
         (loss, (q, target, new_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic.params)
@@ -135,8 +139,8 @@ def make_crossq(cfg, obs_dim: int, act_dim: int) -> interface.Agent:
                 "critic": (state.critic.module, state.critic.variables())}
 
     def critic_probe(state: CrossQState, batch, key):
-        k_next, _ = jax.random.split(key)
-        _, _, _, target, _ = critic_step(state, batch, k_next, None)
+        k_next, _ = jax.random.split(key)  # update's split: equal keys give equal targets
+        _, target, _ = joint_pass(state, state.critic.params, batch, k_next)
         return interface.CriticProbe(module=state.critic.module, variables=state.critic.variables(),
                                      inputs=(jnp.concatenate([batch.obs, batch.action], -1),), target=target)
 

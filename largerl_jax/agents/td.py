@@ -55,8 +55,7 @@ def target_terms(batch, gamma):
 
 
 def batch_target(batch, next_value, gamma, reward_scale: float):
-    """``bootstrap_target`` of a batch, one-step or n-step."""
-    if batch.steps is None:
-        return bootstrap_target(batch.reward, batch.terminated, next_value, gamma, reward_scale)
-    ret, discount = nstep_return(batch.rewards, batch.steps, batch.terminated, gamma)
-    return reward_scale * ret + discount * next_value
+    """``bootstrap_target`` of a batch, one-step or n-step (the same operations as
+    ``bootstrap_target`` on a one-step batch: ``gamma * (1 - terminated)`` multiplies first)."""
+    reward, discount = target_terms(batch, gamma)
+    return reward_scale * reward + discount * next_value
