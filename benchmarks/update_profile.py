@@ -17,6 +17,7 @@ import collections
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,8 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         dump, trace = os.path.join(tmp, "hlo"), os.path.join(tmp, "trace")
         if not args.worker:  # the dump flags must be set before JAX starts: run again in a child
-            import subprocess  # noqa: PLC0415
-
             env = {**os.environ, "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " " + op_profile.xla_dump_flags(dump)).strip()}
             proc = subprocess.run([sys.executable, "-m", "benchmarks.update_profile", *argv, "--worker",
                                    f"--out={args.out or ''}"], env={**env, "UPDATE_PROFILE_DUMP": dump})
