@@ -42,6 +42,9 @@ Fields and defaults of ``torso_config()``:
   layer's activation, ``BRN -> [Dense -> f -> BRN]*``. 'mlp' only, not with ``batch_norm``.
   Its running statistics and warm-up counter live in 'batch_stats'; its constants are CrossQ's
   (momentum 0.99, eps 1e-3, r_max 3, d_max 5).
+* ``layer_norm`` (False): Dense -> LayerNorm -> activation in every hidden layer ('mlp' only,
+  not with ``batch_norm``): FastSAC's critic and actor stacks (amazon-far/holosoma,
+  agents/fast_sac). The LayerNorm is the Dense's ``<name>_norm`` with epsilon ``ln_epsilon``.
 * ``brn_warmup_steps`` (100,000): training-mode calls during which batch renormalization is
   plain batch norm (CrossQ's warm-up).
 * ``kernel_init`` ('lecun_normal'): initialiser of every Dense kernel of the torso and of the
@@ -90,6 +93,7 @@ _DEFAULTS = dict(
     sn_iters=1,
     batch_norm=False,
     batch_renorm=False,
+    layer_norm=False,
     brn_warmup_steps=100_000,
     kernel_init="lecun_normal",
     bn_epsilon=1e-5,
@@ -148,6 +152,11 @@ def validate_torso_config(cfg) -> None:
         raise ValueError(f"torso batch_norm must be True or False, got {cfg.batch_norm!r}")
     if not isinstance(cfg.batch_renorm, bool):
         raise ValueError(f"torso batch_renorm must be True or False, got {cfg.batch_renorm!r}")
+    if not isinstance(cfg.layer_norm, bool):
+        raise ValueError(f"torso layer_norm must be True or False, got {cfg.layer_norm!r}")
+    if cfg.layer_norm and (cfg.arch != "mlp" or cfg.batch_norm):
+        raise ValueError(f"torso layer_norm=True needs arch='mlp' without batch_norm, got arch={cfg.arch!r}, "
+                         f"batch_norm={cfg.batch_norm}")
     if not is_int(cfg.brn_warmup_steps) or cfg.brn_warmup_steps < 0:
         raise ValueError(f"torso brn_warmup_steps must be an int >= 0, got {cfg.brn_warmup_steps!r}")
     if cfg.batch_renorm and (cfg.arch != "mlp" or cfg.batch_norm):

@@ -69,11 +69,13 @@ def gate(p, key: str, i: int, x: str) -> str:
 
 
 def hidden(p, cfg, v: Mapping, key: str, i: int, x: str) -> str:
-    """layers.hidden_layer: BRN?(f(BN?(W x))), then the gate slot of maskable layer i."""
+    """layers.hidden_layer: BRN?(f(BN?/LN?(W x))), then the gate slot of maskable layer i."""
     name = f"hidden_{i}"
     y = dense(p, child(v, name), f"{key}/{name}", x)
     if cfg.batch_norm:
         y = batch_norm(p, child(v, f"{name}_norm"), f"{key}/{name}_norm", y, cfg.bn_epsilon)
+    elif cfg.layer_norm:
+        y = layer_norm(p, child(v, f"{name}_norm"), f"{key}/{name}_norm", y, cfg.ln_epsilon)
     y = p.op(cfg.activation, y)
     if cfg.batch_renorm:
         y = batch_norm(p, child(v, f"{name}_renorm"), f"{key}/{name}_renorm", y, BRN_EPSILON)

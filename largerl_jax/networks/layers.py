@@ -60,8 +60,9 @@ def batch_renorm(cfg, x: jax.Array, name: str, train: bool) -> jax.Array:
 
 
 def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool, train: bool, mask=None):
-    """BRN?(f(BN?(W x))) * mask: the composite unit of every non-'modern' torso (batch norm
-    before the activation, Ota et al.'s; batch renormalization after it, CrossQ's).
+    """BRN?(f(BN?/LN?(W x))) * mask: the composite unit of every non-'modern' torso (batch norm
+    before the activation, Ota et al.'s; layer norm there, FastSAC's; batch renormalization
+    after it, CrossQ's).
 
     The mask multiplies the activation so a zero entry removes the unit from everything
     downstream, which is what per-unit pruning gates need."""
@@ -70,6 +71,8 @@ def hidden_layer(cfg, x: jax.Array, features: int, name: str, *, is_first: bool,
         y = nn.BatchNorm(
             use_running_average=not train, momentum=BN_MOMENTUM, epsilon=cfg.bn_epsilon, name=f"{name}_norm"
         )(y)
+    elif cfg.layer_norm:
+        y = nn.LayerNorm(epsilon=cfg.ln_epsilon, name=f"{name}_norm")(y)
     y = activation_fn(cfg.activation)(y)
     if cfg.batch_renorm:
         y = batch_renorm(cfg, y, f"{name}_renorm", train)

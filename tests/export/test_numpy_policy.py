@@ -43,6 +43,7 @@ CASES = [
     ("sac", "raw", dict(arch="mlp", widths=(6, 3), batch_norm=True)),
     ("sac", "raw", dict(arch="mlp", batch_renorm=True)),  # CrossQ's placement, evaluation mode
     ("td3", "ofenet", dict(arch="mlp", batch_renorm=True, activation="swish")),
+    ("sac", "raw", dict(arch="mlp", layer_norm=True, activation="swish", ln_epsilon=1e-5)),  # FastSAC's stacks
 ]
 
 

@@ -125,6 +125,25 @@ def test_batch_norm_available_on_other_mlps(arch):
     assert set(variables["batch_stats"]) == {"hidden_0_norm", "hidden_1_norm"}
 
 
+def test_layer_norm_torso_is_dense_then_layernorm_then_activation():
+    """FastSAC's unit: silu(LN(W x + b)) with LN's scale and bias, per sample (no statistics)."""
+    torso = Torso(torso_config(width=4, depth=2, layer_norm=True, activation="swish", ln_epsilon=1e-5))
+    x = _x()
+    variables = torso.init(jax.random.key(0), x)
+    p = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.key(3), a.shape), variables["params"])
+    assert set(p) == {"hidden_0", "hidden_0_norm", "hidden_1", "hidden_1_norm"}
+    h = np.asarray(x, np.float64)
+    for i in range(2):
+        y = h @ np.asarray(p[f"hidden_{i}"]["kernel"], np.float64) + np.asarray(p[f"hidden_{i}"]["bias"])
+        y = (y - y.mean(-1, keepdims=True)) / np.sqrt(y.var(-1, keepdims=True) + 1e-5)
+        y = y * np.asarray(p[f"hidden_{i}_norm"]["scale"]) + np.asarray(p[f"hidden_{i}_norm"]["bias"])
+        h = y / (1.0 + np.exp(-y))
+    np.testing.assert_allclose(torso.apply({"params": p}, x), h, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(torso.apply({"params": p}, x[:2]), h[:2], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="layer_norm=True needs arch='mlp' without batch_norm"):
+        torso_config(layer_norm=True, batch_norm=True)
+
+
 @pytest.mark.parametrize("activation,fn", [("relu", jax.nn.relu), ("swish", lambda z: z * jax.nn.sigmoid(z))])
 def test_activation_is_selectable(activation, fn):
     torso = Torso(torso_config(width=4, depth=1, activation=activation))

@@ -17,6 +17,7 @@ def test_defaults():
         sn_iters=1,
         batch_norm=False,
         batch_renorm=False,
+        layer_norm=False,
         brn_warmup_steps=100_000,
         kernel_init="lecun_normal",
         bn_epsilon=1e-5,

@@ -1,4 +1,4 @@
-"""'mlp': h = f(W_i h). Submodules 'hidden_<i>' (+ 'hidden_<i>_norm' with batch norm; with batch
+"""'mlp': h = f(W_i h). Submodules 'hidden_<i>' (+ 'hidden_<i>_norm' with batch or layer norm; with batch
 renormalization 'input_renorm' on the input and 'hidden_<i>_renorm' after each activation)."""
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ def out_dim(cfg, in_dim, widths):
 
 
 def plan(cfg, in_dim, widths, keeps, in_keep, at):
-    if cfg.batch_renorm:
-        raise ValueError("shrinking a batch-renormalized torso is not supported")
+    if cfg.batch_renorm or cfg.layer_norm:
+        # both normalise across a layer's units: removing units changes what the rest compute
+        raise ValueError("shrinking a batch-renormalized or layer-normalized torso is not supported")
     # columns K_i of hidden_i, rows K_i of hidden_{i+1} (or of the head's 'out')
     def rows(i):
         return (in_keep, in_dim) if i == 0 else (keeps[i - 1], widths[i - 1])
