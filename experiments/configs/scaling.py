@@ -2,9 +2,10 @@
 locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo Playground's
 DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``,
 ``simbav2``, ``bro``,
-``bro_fast`` (BRO's replay ratio 2 and single reset), ``crossq`` (issue 21), and the compositions ``simba_sn`` (spectral
-normalisation on SimBa's critic), ``simba_ofenet`` and ``simbav2_ofenet`` (OFENet features under
-SimBa, SimbaV2).
+``bro_fast`` (BRO's replay ratio 2 and single reset), ``crossq``, the parallel regime's
+``fast_td3`` (and ``fast_td3_cpu``, its CPU-sized variant: see PARALLEL below), and the
+compositions ``simba_sn`` (spectral normalisation on SimBa's critic), ``simba_ofenet`` and
+``simbav2_ofenet`` (OFENet features under SimBa, SimbaV2).
 
 The agents' own defaults are the authors' (agents/simba.py, agents/bro.py); these configs add
 the run-level settings of the authors' training scripts (``RUN`` below for BRO's). SimBa's
@@ -34,7 +35,7 @@ from experiments.configs.dmc import DMC_TASKS, playground_name
 from experiments.configs.families import LOCOMOTION
 from largerl_jax.training import run_config
 
-METHODS = ("simba", "simbav2", "bro", "bro_fast", "crossq")
+METHODS = ("simba", "simbav2", "bro", "bro_fast", "crossq", "fast_td3")
 DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
 TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
 SIM_STEPS = 1_000_000
@@ -56,10 +57,52 @@ RUN = {
 }
 
 
+# The parallel regime (FastTD3, FastSAC): envs per seed, updates per vectorized step, the batch
+# over all envs, replay rows per env ring, vectorized steps of the run and between evaluations,
+# the discount, and the value range of the categorical critic on Playground DMC and on MJX
+# locomotion. FastTD3: younggyoseo/FastTD3 fast_td3/hyperparams.py, MuJoCoPlaygroundArgs
+# (HP:292-300: 1024 envs, 10,240 rows per env, gamma 0.97, v +-10) over BaseArgs (HP:31-123:
+# batch 32,768, 2 updates, 150,000 vectorized steps, evaluation every 5,000). Ours: the same on
+# MJX locomotion but v +-250 (BaseArgs' range; rewards there reach about 10 per step, so +-10
+# would clip every good return) and no action repeat on DMC (FastTD3 steps Playground at its
+# own control rate). The warm-up is one batch of random steps (32 vectorized steps at 1024 envs;
+# FastTD3 starts updating after 10, acting with its noisy policy, but our runs require a full
+# batch of distinct transitions before the first update).
+PARALLEL = {
+    "fast_td3": {"envs": 1024, "updates": 2, "batch": 32_768, "rows_per_env": 10_240, "iterations": 150_000,
+                 "eval_every": 5_000, "gamma": 0.97, "dmc_v": 10.0, "locomotion_v": 250.0, "eval_episodes": 16},
+}
+# DMC tasks with their own FastTD3 settings: CheetahRun (HP:376-385) n-step 3, v +-500, noise
+# std from U[0.1, 0.4], target smoothing 0.1
+FAST_TD3_DMC = {"cheetah_run": {"nstep": 3, "v": 500.0, "noise_low": 0.1, "policy_noise": 0.1}}
+# The CPU-sized variant (METHOD_cpu): fewer envs and the same rows per env in each batch, for
+# tests and studies on this machine's two cores
+CPU_ENVS = 64
+
+
 def discount(episode_length: int, action_repeat: int) -> float:
     """SimBa's (TD-MPC2's) discount heuristic for episodes of ``episode_length`` simulator steps."""
     horizon = episode_length / action_repeat / 5
     return float(min(max((horizon - 1) / horizon, 0.95), 0.995))
+
+
+def _parallel(cfg, method: str, v_max: float, episode_length: int) -> None:
+    """The parallel regime's run settings (PARALLEL) on a fresh run config."""
+    run = PARALLEL[method]
+    n = run["envs"]
+    cfg.env.episode_length = episode_length
+    cfg.env.num_envs = n
+    cfg.env.eval_episodes = run["eval_episodes"]
+    cfg.updates_per_iteration = run["updates"]
+    cfg.agent.batch_size = run["batch"]
+    cfg.agent.gamma = run["gamma"]
+    cfg.agent.v_min, cfg.agent.v_max = -v_max, v_max
+    cfg.total_env_steps = run["iterations"] * n
+    cfg.warmup_env_steps = -(-run["batch"] // n) * n
+    cfg.replay_capacity = run["rows_per_env"] * n
+    cfg.log_every_env_steps = 500 * n
+    cfg.eval_every_env_steps = run["eval_every"] * n
+    cfg.checkpoint_every_env_steps = 5 * cfg.eval_every_env_steps
 
 
 def _common(cfg, method: str, episode_length: int, action_repeat: int, episodic: bool) -> None:
@@ -84,13 +127,24 @@ def _common(cfg, method: str, episode_length: int, action_repeat: int, episodic:
 
 def locomotion(task: str, method: str, gym: bool) -> ml_collections.ConfigDict:
     cfg = run_config(agent=method, env=LOCOMOTION[task] if gym else task)
-    _common(cfg, method, 1000, 1, task in TERMINATING)
+    if method in PARALLEL:
+        _parallel(cfg, method, PARALLEL[method]["locomotion_v"], 1000)
+    else:
+        _common(cfg, method, 1000, 1, task in TERMINATING)
     return cfg
 
 
 def dmc(task: str, method: str) -> ml_collections.ConfigDict:
     cfg = run_config(agent=method, env=playground_name(task))
-    _common(cfg, method, 1000, DMC_ACTION_REPEAT, episodic=False)
+    if method not in PARALLEL:
+        _common(cfg, method, 1000, DMC_ACTION_REPEAT, episodic=False)
+        return cfg
+    _parallel(cfg, method, PARALLEL[method]["dmc_v"], 1000)
+    own = FAST_TD3_DMC.get(task, {}) if method == "fast_td3" else {}
+    if own:
+        cfg.nstep = own["nstep"]
+        cfg.agent.v_min, cfg.agent.v_max = -own["v"], own["v"]
+        cfg.agent.env_noise.low, cfg.agent.policy_noise = own["noise_low"], own["policy_noise"]
     return cfg
 
 
@@ -103,6 +157,8 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
     length, so it was measured at 8K); BRO (Fast) -260 at 4K, -124 at 6K, -187 at 8K and -167 at
     10K (a 10K run; constant rates, one reset at 2001); CrossQ -237 at 4K, -133 at 6K and -156
     at 8K (its batch renormalization still in its plain batch-norm warm-up)."""
+    if method in PARALLEL:
+        return _parallel_pendulum(method)
     cfg = run_config(agent=method, env="pendulum")
     _common(cfg, method, 200, 1, episodic=False)
     cfg.env.num_envs = 4
@@ -123,6 +179,42 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _parallel_pendulum(method: str) -> ml_collections.ConfigDict:
+    """The parallel regime's learning check: 32 envs, a batch of 32 rows per env, 8K env steps,
+    small widths (actor 64-32-16, critic 128-64-32), v on [-800, 0] (Pendulum's rewards lie in
+    [-16.3, 0], so returns discounted at 0.975 in [-650, 0]). 16 updates per vectorized step
+    (UTD 1/2): at FastTD3's 2 (UTD 1/16) 10K env steps are 640 updates and no seed learns
+    (-1196 at best). The worst of 3 seeds (2026-12-06, the 2-core dev VM), FastTD3: -402 at 6K,
+    -181 at 8K, -159 at 10K (a 10K run)."""
+    cfg = run_config(agent=method, env="pendulum")
+    _parallel(cfg, method, 800.0, 200)
+    cfg.agent.v_max = 0.0
+    cfg.agent.gamma = discount(200, 1)
+    n = cfg.env.num_envs = 32
+    cfg.env.eval_episodes = 4
+    cfg.agent.batch_size = 32 * n
+    cfg.updates_per_iteration = 16
+    cfg.total_env_steps = 8_192
+    cfg.warmup_env_steps = cfg.agent.batch_size
+    cfg.replay_capacity = 100 * 1024
+    cfg.log_every_env_steps = cfg.eval_every_env_steps = 64 * n
+    cfg.checkpoint_every_env_steps = cfg.total_env_steps
+    cfg.agent.actor.widths, cfg.agent.actor.width = (64, 32, 16), 64
+    cfg.agent.critic.widths, cfg.agent.critic.width = (128, 64, 32), 128
+    return cfg
+
+
+def _cpu_sized(cfg) -> None:
+    """The parallel regime at CPU_ENVS envs per seed: the batch keeps its rows per env (FastTD3:
+    32), the run its vectorized steps and evaluation cadence."""
+    n_old, n = cfg.env.num_envs, CPU_ENVS
+    cfg.agent.batch_size = cfg.agent.batch_size // n_old * n
+    for field in ("total_env_steps", "warmup_env_steps", "replay_capacity", "log_every_env_steps",
+                  "eval_every_env_steps", "checkpoint_every_env_steps"):
+        cfg[field] = cfg[field] // n_old * n
+    cfg.env.num_envs = n
+
+
 def _spectral_critic(cfg) -> None:
     """Bjorck et al.'s spectral normalisation on the critic's intermediate layers (every block
     Dense; not the embedding or the output layer)."""
@@ -140,7 +232,7 @@ def _ofenet_features(cfg) -> None:
 # Compositions with the 2021 methods, METHOD = base_variant: the base method's config, then the
 # change (the comparisons issue 20 asks for: does SN, does OFENet, still help a modern agent?)
 VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features),
-            "simbav2_ofenet": ("simbav2", _ofenet_features)}
+            "simbav2_ofenet": ("simbav2", _ofenet_features), "fast_td3_cpu": ("fast_td3", _cpu_sized)}
 
 
 def scaling_config_names() -> list[str]:

@@ -18,10 +18,16 @@ COMMON_CARRIED = ("gamma", "tau", "reward_scale", "huber_delta")
 
 
 def obs_norm_config() -> ml_collections.ConfigDict:
-    """``agent.obs_norm`` (agents.obs_norm): ``enabled``; ``eps``, added to the variance under the
-    square root (SimBa's ObservationNormalizer epsilon, 1e-8); ``initial_count``, the count the
-    statistics start with (Gymnasium's and SimBa's RunningMeanStd epsilon, 1e-4)."""
-    return ml_collections.ConfigDict({"enabled": False, "eps": 1e-8, "initial_count": 1e-4})
+    """``agent.obs_norm`` (agents.obs_norm): ``enabled``; ``eps`` and ``form``, how it divides:
+    'sqrt_var' is SimBa's (x - mean) / sqrt(var + eps) (its ObservationNormalizer, eps 1e-8),
+    'std_plus' FastTD3's and FastSAC's (x - mean) / (sqrt(var) + eps) (EmpiricalNormalization,
+    fast_td3/fast_td3_utils.py, eps 0.01); ``initial_count``, the count the statistics start
+    with (Gymnasium's and SimBa's RunningMeanStd epsilon, 1e-4; FastTD3's 0); what updates them:
+    ``from_acting`` (every stored env step's observations, SimBa's and FastTD3's) and
+    ``from_batches`` (each update's sampled obs, then next_obs, before normalising them:
+    FastTD3's and FastSAC's)."""
+    return ml_collections.ConfigDict({"enabled": False, "eps": 1e-8, "form": "sqrt_var", "initial_count": 1e-4,
+                                      "from_acting": True, "from_batches": False})
 
 
 def reward_norm_config() -> ml_collections.ConfigDict:

@@ -48,7 +48,9 @@ def categorical_projection(probs: jax.Array, returns: jax.Array, v_min: float, v
     return out.at[rows, upper.astype(jnp.int32)].add(w_upper)
 
 
-def categorical_loss(logits: jax.Array, target_probs: jax.Array) -> jax.Array:
+def categorical_loss(logits: jax.Array, target_probs: jax.Array, weights: jax.Array | None = None) -> jax.Array:
     """Cross-entropy of the predicted atoms' logits [B, N] against the projected target [B, N]
-    (gradient-stopped), averaged over the batch."""
-    return -(jax.lax.stop_gradient(target_probs) * jax.nn.log_softmax(logits, axis=-1)).sum(-1).mean()
+    (gradient-stopped), averaged over the batch (weighted by ``weights`` [B] when given:
+    prioritized replay's importance weights)."""
+    ce = -(jax.lax.stop_gradient(target_probs) * jax.nn.log_softmax(logits, axis=-1)).sum(-1)
+    return ce.mean() if weights is None else (weights * ce).mean()

@@ -91,3 +91,18 @@ REWARD_NORM = register_run_hook(RunHook(
     agent_config=_with_run_envs,
 ))
 
+
+
+def _with_noise_envs(cfg, agent):
+    """``agent`` with one exploration-noise scale per env of the run (agents.env_noise)."""
+    agent = copy.deepcopy(agent)
+    agent.env_noise.num_envs = int(cfg.env.num_envs)
+    return agent
+
+
+ENV_NOISE = register_run_hook(RunHook(
+    name="env_noise",
+    active=lambda cfg: "env_noise" in cfg.agent,
+    meta_key="env_noise",
+    agent_config=_with_noise_envs,
+))

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 
 from largerl_jax.networks import export_ops, initializers
 from largerl_jax.networks.config import freeze_torso_config
-from largerl_jax.networks.layers import output_layer
+from largerl_jax.networks.layers import output_layer, output_uses_sn
+from largerl_jax.networks.spectral_norm import SNDense
 from largerl_jax.networks.torso import Masks, Torso
 from largerl_jax.networks.torso_export import export_torso
 
@@ -43,6 +44,16 @@ def bound_log_std(x, low: float, high: float, how: str):
     raise ValueError(f"log_std_bound must be one of {list(LOG_STD_BOUNDS)}, got {how!r}")
 
 
+def policy_output(cfg, h, features: int, train: bool, out_std: float | None):
+    """A policy's output Dense 'out': initialised as the torso's kernels (``out_std`` None) or with
+    kernel ~ N(0, out_std^2) and zero bias (FastTD3's last actor layer: 0.01; FastSAC's: 0, so
+    the initial policy is the same for every input)."""
+    if out_std is None:
+        return output_layer(cfg, h, features, train=train)
+    return SNDense(features, use_sn=output_uses_sn(cfg), sn_iters=cfg.sn_iters,
+                   kernel_init=nn.initializers.normal(out_std), name="out")(h, train=train)
+
+
 class GaussianPolicy(_Head):
     """obs -> (mean, log_std) of the pre-tanh Gaussian; log_std bounded (``bound_log_std``)."""
 
@@ -50,11 +61,12 @@ class GaussianPolicy(_Head):
     log_std_min: float = -20.0
     log_std_max: float = 2.0
     log_std_bound: str = "clip"
+    out_std: float | None = None  # see policy_output
 
     @nn.compact
     def __call__(self, obs, train: bool = False, masks: Masks = None):
         h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
-        mean, log_std = jnp.split(output_layer(self.torso, h, 2 * self.act_dim, train=train), 2, axis=-1)
+        mean, log_std = jnp.split(policy_output(self.torso, h, 2 * self.act_dim, train, self.out_std), 2, axis=-1)
         return mean, bound_log_std(log_std, self.log_std_min, self.log_std_max, self.log_std_bound)
 
 
@@ -62,11 +74,12 @@ class DeterministicPolicy(_Head):
     """obs -> tanh(W h) in [-1, 1]^act_dim (TD3)."""
 
     act_dim: int
+    out_std: float | None = None  # see policy_output
 
     @nn.compact
     def __call__(self, obs, train: bool = False, masks: Masks = None):
         h = Torso(self.torso, name="torso")(obs, train=train, masks=masks)
-        return jnp.tanh(output_layer(self.torso, h, self.act_dim, train=train))
+        return jnp.tanh(policy_output(self.torso, h, self.act_dim, train, self.out_std))
 
 
 class ActionShift(_Head):

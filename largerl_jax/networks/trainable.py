@@ -31,9 +31,10 @@ class Optimizer:
     # 0: plain Adam. Static, so a grid cannot carry it.
     weight_decay: float = 0.0
     b1: float = 0.9  # Adam's first-moment decay (optax's default; CrossQ: 0.5)
+    b2: float = 0.999  # Adam's second-moment decay (optax's default; FastSAC: 0.95)
 
     def transform(self, lr) -> optax.GradientTransformation:
-        return make_adam(lr, self.grad_clip, self.weight_decay, self.b1)
+        return make_adam(lr, self.grad_clip, self.weight_decay, self.b1, self.b2)
 
     def init(self, params):
         return self.transform(0.0).init(params)
@@ -155,9 +156,9 @@ def target_collections(target: Target, net: Net) -> dict:
 
 
 def make_adam(lr: float, grad_clip: float | None = None, weight_decay: float = 0.0,
-              b1: float = 0.9) -> optax.GradientTransformation:
+              b1: float = 0.9, b2: float = 0.999) -> optax.GradientTransformation:
     """Adam (AdamW when ``weight_decay`` > 0), after a global-norm clip when ``grad_clip``."""
-    adam = optax.adamw(lr, b1=b1, weight_decay=weight_decay) if weight_decay else optax.adam(lr, b1=b1)
+    adam = optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay) if weight_decay else optax.adam(lr, b1=b1, b2=b2)
     if grad_clip:
         return optax.chain(optax.clip_by_global_norm(grad_clip), adam)
     return adam
