@@ -3,7 +3,8 @@ locomotion (MJX, or Gymnasium v4 with ``gym_``), ``dmc_TASK_METHOD`` for MuJoCo 
 DM Control ports and ``pendulum_METHOD`` for quick learning checks. METHOD: ``simba``,
 ``simbav2``, ``bro``,
 ``bro_fast`` (BRO's replay ratio 2 and single reset), ``crossq``, the parallel regime's
-``fast_td3`` (and ``fast_td3_cpu``, its CPU-sized variant: see PARALLEL below), and the
+``fast_td3`` and ``fast_sac`` (and ``fast_td3_cpu``, ``fast_sac_cpu``, their CPU-sized variants:
+see PARALLEL below), and the
 compositions ``simba_sn`` (spectral normalisation on SimBa's critic), ``simba_ofenet`` and
 ``simbav2_ofenet`` (OFENet features under SimBa, SimbaV2).
 
@@ -35,7 +36,7 @@ from experiments.configs.dmc import DMC_TASKS, playground_name
 from experiments.configs.families import LOCOMOTION
 from largerl_jax.training import run_config
 
-METHODS = ("simba", "simbav2", "bro", "bro_fast", "crossq", "fast_td3")
+METHODS = ("simba", "simbav2", "bro", "bro_fast", "crossq", "fast_td3", "fast_sac")
 DMC_SCALING_TASKS = DMC_TASKS + ("humanoid_stand", "humanoid_walk", "humanoid_run")
 TERMINATING = {"hopper", "walker2d", "ant", "humanoid"}  # locomotion tasks whose episodes can end early
 SIM_STEPS = 1_000_000
@@ -71,6 +72,11 @@ RUN = {
 PARALLEL = {
     "fast_td3": {"envs": 1024, "updates": 2, "batch": 32_768, "rows_per_env": 10_240, "iterations": 150_000,
                  "eval_every": 5_000, "gamma": 0.97, "dmc_v": 10.0, "locomotion_v": 250.0, "eval_episodes": 16},
+    # FastSAC: holosoma config_types/algo.py (CT:192-306: batch 8192, 8 updates, 1024 rows per
+    # env, gamma 0.97, v +-20) and config_types/experiment.py:64 (4096 envs); 50,000 iterations
+    # (config_values/algo.py:61). Evaluation cadence ours, as FastTD3's.
+    "fast_sac": {"envs": 4096, "updates": 8, "batch": 8192, "rows_per_env": 1024, "iterations": 50_000,
+                 "eval_every": 5_000, "gamma": 0.97, "dmc_v": 20.0, "locomotion_v": 250.0, "eval_episodes": 16},
 }
 # DMC tasks with their own FastTD3 settings: CheetahRun (HP:376-385) n-step 3, v +-500, noise
 # std from U[0.1, 0.4], target smoothing 0.1
@@ -185,7 +191,7 @@ def _parallel_pendulum(method: str) -> ml_collections.ConfigDict:
     [-16.3, 0], so returns discounted at 0.975 in [-650, 0]). 16 updates per vectorized step
     (UTD 1/2): at FastTD3's 2 (UTD 1/16) 10K env steps are 640 updates and no seed learns
     (-1196 at best). The worst of 3 seeds (2026-12-06, the 2-core dev VM), FastTD3: -402 at 6K,
-    -181 at 8K, -159 at 10K (a 10K run)."""
+    -181 at 8K, -159 at 10K (a 10K run); FastSAC: -1252 at 4K, -216 at 6K, -229 at 8K."""
     cfg = run_config(agent=method, env="pendulum")
     _parallel(cfg, method, 800.0, 200)
     cfg.agent.v_max = 0.0
@@ -232,7 +238,8 @@ def _ofenet_features(cfg) -> None:
 # Compositions with the 2021 methods, METHOD = base_variant: the base method's config, then the
 # change (the comparisons issue 20 asks for: does SN, does OFENet, still help a modern agent?)
 VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features),
-            "simbav2_ofenet": ("simbav2", _ofenet_features), "fast_td3_cpu": ("fast_td3", _cpu_sized)}
+            "simbav2_ofenet": ("simbav2", _ofenet_features), "fast_td3_cpu": ("fast_td3", _cpu_sized),
+            "fast_sac_cpu": ("fast_sac", _cpu_sized)}
 
 
 def scaling_config_names() -> list[str]:

@@ -27,7 +27,7 @@ from largerl_jax.agents.sac import make_sac
 from largerl_jax.agents.sac_pixels import make_sac_pixels
 from largerl_jax.agents.sac_v1 import make_sac_v1
 from largerl_jax.agents.td3 import make_td3
-from largerl_jax.agents import bro, crossq, fast_td3, simba, simbav2  # noqa: F401  (register their families)
+from largerl_jax.agents import bro, crossq, fast_sac, fast_td3, simba, simbav2  # noqa: F401  (register their families)
 from largerl_jax.networks.trainable import Net
 
 

@@ -54,3 +54,20 @@ def categorical_loss(logits: jax.Array, target_probs: jax.Array, weights: jax.Ar
     prioritized replay's importance weights)."""
     ce = -(jax.lax.stop_gradient(target_probs) * jax.nn.log_softmax(logits, axis=-1)).sum(-1)
     return ce.mean() if weights is None else (weights * ce).mean()
+
+
+def categorical_targets(next_logits: jax.Array, returns: jax.Array, v_min: float, v_max: float,
+                        lower_mean: bool) -> jax.Array:
+    """Projected C51 targets [K, B, N] of K target critics: member k's next-state distribution
+    (``next_logits`` [K, B, N]) moved to ``returns`` [B, N] (r + gamma z_j, and any entropy term)
+    and projected. With ``lower_mean`` every member regresses the projection of the member
+    whose projected expectation is lower, per sample (FastTD3's clipped double Q on
+    distributions, fast_td3/train.py; ties go to the later member, as its
+    ``where(v1 < v2, p1, p2)``); without it each member its own (FastSAC)."""
+    atoms = jnp.linspace(v_min, v_max, next_logits.shape[-1])
+    proj = jax.vmap(lambda lg: categorical_projection(jax.nn.softmax(lg, axis=-1), returns, v_min, v_max))(next_logits)
+    if not lower_mean:
+        return proj
+    mean = (proj * atoms).sum(-1)  # [K, B]
+    pick = mean.shape[0] - 1 - jnp.argmin(mean[::-1], axis=0)  # the last member of minimal mean
+    return jnp.broadcast_to(jnp.take_along_axis(proj, pick[None, :, None], axis=0)[0], proj.shape)

@@ -44,7 +44,7 @@ from flax import struct
 
 from largerl_jax.agents import env_noise, interface
 from largerl_jax.agents.configs import td3_config
-from largerl_jax.agents.distributional import categorical_loss, categorical_projection
+from largerl_jax.agents.distributional import categorical_loss, categorical_targets
 from largerl_jax.agents.env_noise import EnvNoise
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
@@ -92,22 +92,6 @@ class FastTD3State:
     step: jax.Array
 
 
-def lower_mean_target(next_logits, reward, keep, atoms, v_min, v_max, use_cdq: bool):
-    """The projected C51 targets [K, B, bins] of K target critics' next-state ``logits``
-    [K, B, bins]: with ``use_cdq``, every member regresses the projection of the member whose
-    expectation is lower, per sample (FastTD3's clipped double Q; ties go to the later member,
-    as its ``where(v1 < v2, p1, p2)``); without it each member its own."""
-    returns = reward[:, None] + keep[:, None] * atoms[None]
-    proj = jax.vmap(lambda lg: categorical_projection(jax.nn.softmax(lg, axis=-1), returns, v_min, v_max))(next_logits)
-    if not use_cdq:
-        return proj
-    mean = (proj * atoms).sum(-1)  # [K, B]
-    # the last member among those of minimal mean: argmin over the reversed members
-    pick = mean.shape[0] - 1 - jnp.argmin(mean[::-1], axis=0)
-    chosen = jnp.take_along_axis(proj, pick[None, :, None], axis=0)[0]
-    return jnp.broadcast_to(chosen, proj.shape)
-
-
 def make_fast_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> interface.Agent:
     sa_dim = obs_dim + act_dim if sa_dim is None else sa_dim
     num_envs = int(cfg.env_noise.num_envs)
@@ -146,8 +130,8 @@ def make_fast_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) ->
         next_a = jnp.clip(next_a + noise, -1.0, 1.0)
         next_logits, _ = state.critic.apply_target(state.target_critic, view.state_action(z_next, next_a, target=True))
         reward, keep = target_terms(batch, cfg.gamma)
-        target = lower_mean_target(next_logits, cfg.reward_scale * reward, keep, atoms, cfg.v_min, cfg.v_max,
-                                   cfg.use_cdq)
+        returns = cfg.reward_scale * reward[:, None] + keep[:, None] * atoms[None]
+        target = categorical_targets(next_logits, returns, cfg.v_min, cfg.v_max, cfg.use_cdq)
         return jax.lax.stop_gradient(target)
 
     def update(state: FastTD3State, batch, key, view=RAW, weights=None):

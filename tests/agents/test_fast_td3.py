@@ -14,7 +14,7 @@ from experiments.configs import get_config
 from experiments.inspect import network_tables
 from fake_transitions import gaussian
 from largerl_jax.agents import agent_config, make_agent
-from largerl_jax.agents.fast_td3 import lower_mean_target
+from largerl_jax.agents.distributional import categorical_targets
 from largerl_jax.export import load_policy
 from largerl_jax.export.writer import policy_contents
 from largerl_jax.replay import Transition
@@ -52,24 +52,29 @@ def test_defaults_are_the_authors():
     assert cpu.env.num_envs == 64 and cpu.agent.batch_size == 64 * 32 and cpu.updates_per_iteration == 2
 
 
+def lower_mean_target(logits, reward, keep, atoms, use_cdq):
+    returns = reward[:, None] + keep[:, None] * atoms[None]
+    return categorical_targets(logits, returns, float(atoms[0]), float(atoms[-1]), use_cdq)
+
+
 def test_target_is_the_projection_of_the_lower_mean_critic_for_both():
     atoms = jnp.linspace(-2.0, 2.0, 5)
     # member 0 puts its mass on atom 3 (mean 1), member 1 on atom 1 (mean -1) for sample 0; the
     # other way round for sample 1
     logits = jnp.full((2, 2, 5), -30.0).at[0, 0, 3].set(0.0).at[1, 0, 1].set(0.0).at[0, 1, 0].set(0.0).at[1, 1, 4].set(0.0)
     reward, keep = jnp.array([0.5, 0.0]), jnp.array([0.5, 1.0])
-    out = np.asarray(lower_mean_target(logits, reward, keep, atoms, -2.0, 2.0, use_cdq=True))
+    out = np.asarray(lower_mean_target(logits, reward, keep, atoms, use_cdq=True))
     # sample 0: member 1 (lower), its atom -1 -> 0.5 + 0.5 * -1 = 0 lands exactly on atom 2
     # sample 1: member 0 (lower), its atom -2 -> 0 + 1 * -2 = -2, atom 0
     np.testing.assert_allclose(out[:, 0], [[0, 0, 1, 0, 0]] * 2, atol=1e-6)
     np.testing.assert_allclose(out[:, 1], [[1, 0, 0, 0, 0]] * 2, atol=1e-6)
-    own = np.asarray(lower_mean_target(logits, reward, keep, atoms, -2.0, 2.0, use_cdq=False))
+    own = np.asarray(lower_mean_target(logits, reward, keep, atoms, use_cdq=False))
     # member 0, sample 0: 0.5 + 0.5 * 1 = 1.0, atom 3; without CDQ each member keeps its own
     np.testing.assert_allclose(own[0, 0], [0, 0, 0, 1, 0], atol=1e-6)
     np.testing.assert_allclose(own[1, 0], [0, 0, 1, 0, 0], atol=1e-6)
     # a fractional return splits its mass: member 1, sample 1: 0 + 1 * 2 = 2 -> atom 4; with
     # keep 0.75 it is 1.5, half on atoms 3 and 4
-    half = np.asarray(lower_mean_target(logits, reward, jnp.array([0.5, 0.75]), atoms, -2.0, 2.0, use_cdq=False))
+    half = np.asarray(lower_mean_target(logits, reward, jnp.array([0.5, 0.75]), atoms, use_cdq=False))
     np.testing.assert_allclose(half[1, 1], [0, 0, 0, 0.5, 0.5], atol=1e-6)
 
 
@@ -90,7 +95,7 @@ def test_update_regresses_both_critics_on_the_lower_mean_target():
     next_a = jnp.clip(next_a + noise, -1.0, 1.0)
     logits, _ = inner.critic.apply_target(inner.target_critic, jnp.concatenate([norm(batch.next_obs), next_a], -1))
     keep = cfg.gamma * (1.0 - batch.terminated)
-    expected = lower_mean_target(logits, batch.reward, keep, atoms, -5.0, 5.0, True)
+    expected = lower_mean_target(logits, batch.reward, keep, atoms, True)
     np.testing.assert_allclose(probe.target, (expected[0] * atoms).sum(-1), rtol=1e-5, atol=1e-5)
 
 
