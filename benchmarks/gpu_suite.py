@@ -8,7 +8,10 @@ steps still run:
 
 - ``probe``: JAX version, devices and the versions of the packages the benchmarks import;
 - ``benchmarks.throughput`` for ``ant_sac`` and ``ant_sac_ofe`` at S = 1, 2, 4, 8 seeds
-  (one step per S, named ``ant_sac@8`` etc.);
+  (one step per S, named ``ant_sac@8`` etc.), and for today's methods at the seeds of
+  ``config_seeds``: FastTD3 at 1024 and 4096 envs per seed (``ant_fast_td3``,
+  ``ant_fast_td3_4096``: batch 32,768, 2 updates per vectorized step) and CrossQ
+  (``ant_crossq``: 2 x 2048 batch-renormalized critics, one env, UTD 1);
 - ``benchmarks.collect`` for MJX Ant at N = 64, 256, 1024, 4096 envs (``collect@4096`` etc.);
 - ``benchmarks.peers --only=brax`` at 64x8 and 1024x2b8192 (``brax@64x8`` etc.): our ``ant_sac``
   against Brax's own SAC trainer on the same work, one round per regime (``peers-brax.json``).
@@ -52,9 +55,18 @@ from benchmarks.step_runner import Step, run_steps
 # Compilation (tens of seconds per process) dominates each step's wall time.
 PLANS = {
     "gpu": {
-        "configs": ("ant_sac", "ant_sac_ofe"),
+        "configs": ("ant_sac", "ant_sac_ofe", "ant_fast_td3", "ant_fast_td3_4096", "ant_crossq"),
         "seeds": (1, 2, 4, 8),
-        "iterations": {"ant_sac": 300, "ant_sac_ofe": 10},
+        # seeds of the configs that do not sweep them all: the parallel regime's replay is 1.5 GB
+        # per seed (10.5M rows), and each step costs its compile
+        "config_seeds": {"ant_fast_td3": (1, 4), "ant_fast_td3_4096": (1,), "ant_crossq": (1, 8)},
+        # steps that run right after the two targets' extremes, before the Brax comparison: the
+        # first measurement of each of today's methods (issue 21)
+        "early": ("ant_fast_td3@1", "ant_fast_td3_4096@1", "ant_crossq@1"),
+        # FastTD3: 1024 or 4096 env steps and 2 updates of 32,768 rows per iteration; CrossQ: one
+        # env step and one update of 256 rows through 2 x 2048 critics
+        "iterations": {"ant_sac": 300, "ant_sac_ofe": 10, "ant_fast_td3": 20, "ant_fast_td3_4096": 20,
+                       "ant_crossq": 200},
         "default_iterations": 50,
         "repeats": 3,
         "collect_env": "ant",
@@ -68,8 +80,9 @@ PLANS = {
         "min_step_s": 45,
     },
     "dry": {
-        "configs": ("ant_sac", "ant_sac_ofe"),
+        "configs": ("ant_sac", "ant_sac_ofe", "ant_fast_td3", "ant_crossq"),
         "seeds": (1, 2),
+        "config_seeds": {"ant_fast_td3": (1,), "ant_crossq": (1,)},
         "iterations": {},
         "default_iterations": 2,
         "repeats": 1,
@@ -103,6 +116,8 @@ def shrink_overrides(config_name: str) -> list[str]:
     for net in ("actor", "critic", "value"):
         if net in agent and agent[net] is not None and "width" in agent[net]:
             o[f"agent.{net}.width"] = 16
+            if agent[net].get("widths") is not None:
+                o[f"agent.{net}.widths"] = "(" + "16," * agent[net].depth + ")"
     if agent.get("features") == "ofenet" and agent.get("ofenet") is not None:
         o.update({"agent.ofenet.units": 8, "agent.ofenet.num_layers": 2, "agent.ofenet.batch_size": 32})
     if cfg.env.num_envs > 8:
@@ -112,10 +127,11 @@ def shrink_overrides(config_name: str) -> list[str]:
     return [f"--config.{k}={v}" for k, v in o.items()]
 
 
-def _priority(names: list[str]) -> list[str]:
+def _priority(names: list[str], early: tuple[str, ...] = ()) -> list[str]:
     """Step names in the order to run them: the probe; the seed-scaling target's extremes
-    (S = 1 and the most seeds); collection at the most envs (the other target); the other
-    configs' extremes; collection at the fewest envs; then the middle sizes."""
+    (S = 1 and the most seeds); collection at the most envs (the other target); the ``early``
+    steps; the Brax comparison; the other configs' extremes; collection at the fewest envs;
+    then the middle sizes."""
     groups: dict[str, list[int]] = collections.defaultdict(list)
     for n in names:
         g, _, size = n.partition("@")
@@ -126,6 +142,8 @@ def _priority(names: list[str]) -> list[str]:
         g, _, size = name.partition("@")
         if not size:
             return (0, 0)
+        if name in early:
+            return (2.2, early.index(name))
         if g == "brax":  # after the two targets' extremes, before the other configs
             return (2.5, 0)
         size, sizes = int(size), groups[g]
@@ -156,7 +174,7 @@ def build_steps(plan: dict, work: str, dry_run: bool, configs=None, seeds=None, 
     for name in configs:
         iters = plan["iterations"].get(name, plan["default_iterations"])
         overrides = shrink_overrides(name) if dry_run else []
-        for s in seeds:
+        for s in plan.get("config_seeds", {}).get(name, seeds):
             out = os.path.join(work, f"throughput-{name}-S{s}.json")
             argv = [py, "-m", "benchmarks.throughput", f"--config={name}", *overrides, f"--seeds={s}",
                     f"--iterations={iters}", f"--repeats={plan['repeats']}", f"--out={out}"]
@@ -173,7 +191,7 @@ def build_steps(plan: dict, work: str, dry_run: bool, configs=None, seeds=None, 
         argv = [py, "-m", "benchmarks.peers", "--only=brax", f"--brax-regimes={regime}", "--brax-seeds=0",
                 "--rounds=1", "--repeats=2", f"--out={out}"]
         steps[f"brax@{regime}"] = Step(f"brax@{regime}", "brax", "peers-brax", None, argv, out, limits["brax"])
-    return [steps[n] for n in _priority(list(steps))]
+    return [steps[n] for n in _priority(list(steps), plan.get("early", ()))]
 
 
 def select(steps: list[Step], only: str | None) -> list[Step]:
@@ -191,9 +209,9 @@ def select(steps: list[Step], only: str | None) -> list[Step]:
 def equivalent_commands(plan: dict, dry_run: bool, configs, seeds, num_envs, collect_env: str) -> dict[str, str]:
     """Per results group, the single command of its benchmark that measures what its steps did."""
     iters = {c: plan["iterations"].get(c, plan["default_iterations"]) for c in configs}
-    seeds_s = ",".join(map(str, seeds))
     equivalent = {}
     for c in configs:
+        seeds_s = ",".join(map(str, plan.get("config_seeds", {}).get(c, seeds)))
         over = " ".join(shrink_overrides(c)) + " " if dry_run else ""
         equivalent[f"throughput-{c}"] = (f"python -m benchmarks.throughput --config={c} {over}--seeds={seeds_s} "
                                          f"--iterations={iters[c]} --repeats={plan['repeats']}")

@@ -221,6 +221,13 @@ def _cpu_sized(cfg) -> None:
     cfg.env.num_envs = n
 
 
+def _envs_4096(cfg) -> None:
+    """FastTD3 at 4096 envs per seed (its IsaacLab count, HP:440-451), the batch and the replay's
+    rows in all unchanged (so 8 rows per env in a batch, 2,560 rows per env ring): the GPU
+    suite's second point of the parallel regime."""
+    cfg.env.num_envs = 4096
+
+
 def _spectral_critic(cfg) -> None:
     """Bjorck et al.'s spectral normalisation on the critic's intermediate layers (every block
     Dense; not the embedding or the output layer)."""
@@ -239,7 +246,7 @@ def _ofenet_features(cfg) -> None:
 # change (the comparisons issue 20 asks for: does SN, does OFENet, still help a modern agent?)
 VARIANTS = {"simba_sn": ("simba", _spectral_critic), "simba_ofenet": ("simba", _ofenet_features),
             "simbav2_ofenet": ("simbav2", _ofenet_features), "fast_td3_cpu": ("fast_td3", _cpu_sized),
-            "fast_sac_cpu": ("fast_sac", _cpu_sized)}
+            "fast_sac_cpu": ("fast_sac", _cpu_sized), "fast_td3_4096": ("fast_td3", _envs_4096)}
 
 
 def scaling_config_names() -> list[str]:

@@ -153,10 +153,14 @@ def test_targets_thresholds():
 def test_plan_order_and_selection(tmp_path):
     steps = gpu_suite.build_steps(gpu_suite.PLANS["gpu"], str(tmp_path), dry_run=False)
     names = [s.name for s in steps]
-    assert names[:6] == ["probe", "ant_sac@1", "ant_sac@8", "collect@4096", "brax@64x8", "brax@1024x2b8192"]
+    assert names[:9] == ["probe", "ant_sac@1", "ant_sac@8", "collect@4096", "ant_fast_td3@1", "ant_fast_td3_4096@1",
+                         "ant_crossq@1", "brax@64x8", "brax@1024x2b8192"]
     assert sorted(names) == sorted(["probe"] + [f"{c}@{s}" for c in ("ant_sac", "ant_sac_ofe") for s in (1, 2, 4, 8)]
                                    + [f"collect@{n}" for n in (64, 256, 1024, 4096)]
-                                   + ["brax@64x8", "brax@1024x2b8192"])
+                                   + ["brax@64x8", "brax@1024x2b8192", "ant_fast_td3@1", "ant_fast_td3@4",
+                                      "ant_fast_td3_4096@1", "ant_crossq@1", "ant_crossq@8"])
+    fast = next(s for s in steps if s.name == "ant_fast_td3@4")
+    assert "--config=ant_fast_td3" in fast.argv and "--iterations=20" in fast.argv
     brax = next(s for s in steps if s.name == "brax@64x8")
     assert brax.argv[1:5] == ["-m", "benchmarks.peers", "--only=brax", "--brax-regimes=64x8"]
     ofe8 = next(s for s in steps if s.name == "ant_sac_ofe@8")
