@@ -6,188 +6,28 @@ evaluation return of each after a short budget.
         [--warmup=5000] [--returns-steps=0] [--eval-episodes=5] [--venv=DIR] [--skip-install]
         [--out=benchmarks/results/simba-vs-sbx-cpu.json]
 
-Same work on both sides: our ``gym_<task>_simba`` config (actor 1 block of 128, critic 2 blocks
+Run by ``benchmarks.sbx_side_by_side`` (the rounds, the timing and the returns are described
+there). Same work on both sides: our ``gym_<task>_simba`` config (actor 1 block of 128, critic 2 blocks
 of 512, 2 updates per env step, batch 256, AdamW, observation normalisation) and sbx 0.28's SAC
 set to it (benchmarks/peer_runners/sbx_simba.py lists what was changed from sbx's defaults and
-what stays sbx's). Ours is timed by ``benchmarks.throughput`` (one seed, a compiled chunk of
-``--steps`` iterations, median of 3 executions); sbx by its ``learn()`` over ``--steps`` env steps
-after ``--warmup`` random steps and 50 untimed training steps (its compilation). Each round
-measures every (implementation, task) once, in an order rotated by one place per round; the
-ratios are of the medians over rounds, per task.
-
-``--returns-steps=N`` (N > warm-up) also trains one seed of each for N env steps and evaluates
-it deterministically over ``--eval-episodes`` episodes (ours: ``experiments.run``; sbx: the
-runner's evaluation with the training normaliser frozen). One seed per side: a smoke check that
-both learn on the same budget, not a comparison of their returns.
-
-Exit codes: 0 written (goals may fail: see the report), 2 bad input, 1 a measurement failed.
+what stays sbx's). Exit codes: 0 written (goals may fail: see the report), 2 bad input, 1 a measurement failed.
 """
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-from benchmarks.goals import goal, ratio
-from benchmarks.json_subprocess import BenchmarkError, run_json
-from benchmarks.peer_venv import DEFAULT_VENV, ensure_peers_venv, venv_python
-from benchmarks.report_io import write_report
+from benchmarks import sbx_side_by_side as side_by_side
+from benchmarks.sbx_side_by_side import GYM_NAMES, medians, round_order  # noqa: F401  (this command's API)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RUNNER = Path(__file__).resolve().parent / "peer_runners" / "sbx_simba.py"
-GYM_NAMES = {"halfcheetah": "HalfCheetah-v4", "ant": "Ant-v4"}
-SIDES = ("ours", "sbx")
-SBX_UNTIMED = 50
-GOAL_RATIO = 1.5  # issue 20: ours at least 1.5x sbx's env steps/s per seed on the same work
-DEFAULT_OUT = "benchmarks/results/simba-vs-sbx-cpu.json"
-
-
-def _parser():
-    p = argparse.ArgumentParser(prog="python -m benchmarks.simba_vs_sbx", description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", default="halfcheetah,ant", help=f"comma-separated, of {', '.join(GYM_NAMES)}")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--steps", type=int, default=200, help="timed env steps per measurement")
-    p.add_argument("--warmup", type=int, default=5000, help="sbx's random steps before learning (our config's)")
-    p.add_argument("--returns-steps", type=int, default=0, help="also train each for N env steps and evaluate (0: no)")
-    p.add_argument("--eval-episodes", type=int, default=5)
-    p.add_argument("--venv", default=DEFAULT_VENV, help="the peers' virtualenv (made if missing)")
-    p.add_argument("--skip-install", action="store_true", help="reuse the peers' virtualenv as it is")
-    p.add_argument("--out", default=DEFAULT_OUT)
-    return p
-
-
-def check_args(args) -> list[str]:
-    """The tasks; ValueError for bad input."""
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = [t for t in tasks if t not in GYM_NAMES]
-    if not tasks or unknown:
-        raise ValueError(f"--tasks {args.tasks!r}: each must be one of {', '.join(GYM_NAMES)}")
-    if args.rounds < 1 or args.steps < 1:
-        raise ValueError("--rounds and --steps must be at least 1")
-    if args.warmup < 256:
-        raise ValueError("--warmup must be at least 256 (a batch)")
-    if args.returns_steps and args.returns_steps <= args.warmup:
-        raise ValueError(f"--returns-steps must exceed --warmup ({args.warmup}) or be 0")
-    if args.eval_episodes < 1:
-        raise ValueError("--eval-episodes must be at least 1")
-    return tasks
-
-
-def config_name(task: str) -> str:
-    return f"gym_{task}_simba"
-
-
-def measure_ours(task: str, steps: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.throughput", f"--config={config_name(task)}", "--worker=1",
-           f"--iterations={steps}", "--repeats=3"]
-    row = run_json(cmd, f"our {config_name(task)} benchmark", cwd=str(REPO_ROOT))
-    return {"config": config_name(task), "env_steps_per_s_per_seed": row["env_steps_per_s_per_seed"], "worker": row}
-
-
-def measure_sbx(venv: str, task: str, steps: int, warmup: int, eval_episodes: int = 0) -> dict:
-    cmd = [venv_python(venv), str(RUNNER), f"--env={GYM_NAMES[task]}", f"--steps={steps}", f"--warmup={warmup}",
-           f"--untimed={SBX_UNTIMED}", f"--eval-episodes={eval_episodes}"]
-    with tempfile.TemporaryDirectory() as tmp:  # nothing of this repository shadows the peers' imports
-        row = run_json(cmd, f"sbx SimBa on {GYM_NAMES[task]}", cwd=tmp)
-    return {"env_steps_per_s_per_seed": row["env_steps_per_s"], **row}
-
-
-def round_order(index: int, tasks: list[str]) -> list[tuple[str, str]]:
-    """Every (side, task) once, rotated by ``index`` places."""
-    pairs = [(side, task) for task in tasks for side in SIDES]
-    k = index % len(pairs)
-    return pairs[k:] + pairs[:k]
-
-
-def medians(rounds: list[dict], tasks: list[str]) -> dict:
-    out = {}
-    for task in tasks:
-        for side in SIDES:
-            rates = [rnd["runs"].get(f"{side}/{task}", {}).get("env_steps_per_s_per_seed") for rnd in rounds]
-            measured = [r for r in rates if r is not None]
-            if measured:
-                out[f"{side}/{task}"] = {"env_steps_per_s_per_seed": round(statistics.median(measured), 2),
-                                         "rounds": rates}
-    return out
-
-
-def our_returns(task: str, steps: int, warmup: int, episodes: int, workdir: str) -> dict:
-    """One seed of our config for ``steps`` env steps, evaluated at the end."""
-    cmd = [sys.executable, "-m", "experiments.run", f"--config={config_name(task)}", "--seeds=1", f"--workdir={workdir}",
-           "--no-progress", f"--config.total_env_steps={steps}", f"--config.warmup_env_steps={warmup}",
-           f"--config.eval_every_env_steps={steps}", f"--config.log_every_env_steps={steps}",
-           "--config.checkpoint_every_env_steps=0", f"--config.replay_capacity={steps}",
-           f"--config.env.eval_episodes={episodes}"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=str(REPO_ROOT), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BenchmarkError(f"our run of {config_name(task)} failed (exit {proc.returncode}): "
-                             + (proc.stderr.strip().splitlines() or [""])[-1])
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        last = [json.loads(line) for line in f if '"eval_return"' in line][-1]
-    return {"env_steps": last["env_steps"], "eval_return": last["eval_return"], "wall_s": round(time.perf_counter() - t0, 1)}
+METHOD = side_by_side.Method(
+    name="simba", module="benchmarks.simba_vs_sbx", doc=__doc__, runner="sbx_simba.py", sbx_label="sbx SimbaPolicy",
+    default_out="benchmarks/results/simba-vs-sbx-cpu.json")
+RUNNER = METHOD.runner_path
+config_name = METHOD.config_name
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        tasks = check_args(args)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    venv = os.path.expanduser(args.venv)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    report = {"date": datetime.date.today().isoformat(), "machine": platform.node(), "cpu_count": os.cpu_count(),
-              "command": "python -m benchmarks.simba_vs_sbx " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "tasks": tasks, "steps": args.steps, "warmup": args.warmup, "sbx_untimed_training_steps": SBX_UNTIMED,
-              "rounds": [], "errors": [], "goals": []}
-    try:
-        report["peers_venv"] = ensure_peers_venv(venv, args.skip_install, log)
-    except BenchmarkError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for index in range(args.rounds):
-        measured = {}
-        report["rounds"].append({"round": index + 1, "runs": measured})
-        for side, task in round_order(index, tasks):
-            log(f"[round {index + 1}/{args.rounds}] {side} {task} ...")
-            try:
-                row = measure_ours(task, args.steps) if side == "ours" else measure_sbx(venv, task, args.steps, args.warmup)
-            except BenchmarkError as e:
-                report["errors"].append(f"round {index + 1} {side} {task}: {e}")
-                continue
-            measured[f"{side}/{task}"] = row
-            log(f"      {row['env_steps_per_s_per_seed']:,.2f} env steps/s per seed")
-    report["medians"] = medians(report["rounds"], tasks)
-    for task in tasks:
-        rate = lambda side: (report["medians"].get(f"{side}/{task}") or {}).get("env_steps_per_s_per_seed")  # noqa: E731
-        report["goals"].append(goal(f"{config_name(task)} >= {GOAL_RATIO}x sbx SimbaPolicy", ratio(rate("ours"), rate("sbx")),
-                                    GOAL_RATIO, "x"))
-    if args.returns_steps:
-        report["returns"] = {}
-        for task in tasks:
-            log(f"[returns] {task}: {args.returns_steps} env steps each ...")
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    ours = our_returns(task, args.returns_steps, args.warmup, args.eval_episodes, os.path.join(tmp, "run"))
-                sbx = measure_sbx(venv, task, args.returns_steps - args.warmup - SBX_UNTIMED, args.warmup, args.eval_episodes)
-            except BenchmarkError as e:
-                report["errors"].append(f"returns {task}: {e}")
-                continue
-            report["returns"][task] = {"ours": ours, "sbx": {k: sbx[k] for k in ("total_timesteps", "eval_return",
-                                                                                  "eval_returns", "learn_s")}}
-    write_report(report, args.out)
-    for g in report["goals"]:
-        print(f"{g['status']:<5} {g['goal']}: {g['detail'] if g['value'] is not None else 'not measured'}")
-    return 1 if report["errors"] else 0
+    return side_by_side.main(METHOD, argv)
 
 
 if __name__ == "__main__":
