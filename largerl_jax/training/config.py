@@ -88,6 +88,11 @@ def run_config(agent: str, env: str = "pendulum") -> ml_collections.ConfigDict:
     cfg.log_every_env_steps = 5_000  # length of one compiled chunk; the progress bar updates per chunk
     cfg.eval_every_env_steps = 5_000  # evaluation cadence (also at the end of the run)
     cfg.checkpoint_every_env_steps = 100_000  # must be a multiple of the eval cadence; 0 = only at the end
+    # A wall-clock budget in seconds (0: none): training ends at the first evaluation at which the
+    # run's wall time (resumed runs count their earlier time) has reached it, and that evaluation
+    # is checkpointed, so studies can compare methods at equal wall time (the parallel regime's
+    # claim). Its records are the run's last; total_env_steps stays the upper bound.
+    cfg.wall_time_budget_s = 0.0
     return cfg
 
 
@@ -120,6 +125,9 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
         problems.append(
             f"warmup_env_steps={cfg.warmup_env_steps} leaves no training in total_env_steps={cfg.total_env_steps}"
         )
+    budget = cfg.get("wall_time_budget_s", 0)
+    if not _is_number(budget) or budget < 0:
+        problems.append(f"wall_time_budget_s={budget!r} must be a number of seconds >= 0 (0: no budget)")
     srank_rows = cfg.get("srank_batch_size", 0)
     if isinstance(srank_rows, bool) or not isinstance(srank_rows, int) or srank_rows < 0:
         problems.append(f"srank_batch_size={srank_rows!r} must be a non-negative int (0: no effective rank)")

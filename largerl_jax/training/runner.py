@@ -230,8 +230,12 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
     """The schedule: open the batch (fresh or from its newest checkpoint), then per chunk train,
     let the run hooks reshape the agent, and at evaluation points record and checkpoint."""
     job = _Run.open(points, num_seeds, carried, resume, progress, wandb)
+    budget = float(job.cfg.get("wall_time_budget_s", 0) or 0)
+    # a resumed run that had already spent its wall-clock budget has nothing left to run
+    end_segment = job.done_segments if budget and job.wall_offset >= budget else len(job.segments)
     try:
-        for index in range(job.done_segments, len(job.segments)):
+        for index in range(job.done_segments, end_segment):
+            at_budget = False
             start, end, phase, metrics = job.train_chunk(index, after_chunk)
             last = index == len(job.segments) - 1
             if phase == "train":
@@ -240,12 +244,13 @@ def _run(points, num_seeds, carried, resume, progress, stop_after_env_steps, aft
             eval_mean = None
             if last or _crossed(start, end, job.cfg.eval_every_env_steps):
                 eval_mean = job.evaluate(end)
-                if last or _crossed(start, end, job.cfg.checkpoint_every_env_steps):
+                at_budget = bool(budget) and job.wall >= budget
+                if last or at_budget or _crossed(start, end, job.cfg.checkpoint_every_env_steps):
                     job.checkpoint(index, end)
             job.show_progress(index, end, eval_mean, last)
             if job.divergence.diverged.all():
                 raise DivergenceError(job.divergence.summary())
-            if stop_after_env_steps is not None and end >= stop_after_env_steps:
+            if at_budget or (stop_after_env_steps is not None and end >= stop_after_env_steps):
                 break
     except Exception as e:
         if not run_workdir.is_disk_full(e):

@@ -136,6 +136,21 @@ def test_resume_matches_uninterrupted(tiny_pendulum, tmp_path):
         run(cfg, workdir=str(part), num_seeds=2, resume=True, progress=False)
 
 
+def test_a_wall_time_budget_ends_training_at_the_first_evaluation_past_it(tiny_pendulum, tmp_path):
+    cfg = tiny_pendulum()
+    cfg.wall_time_budget_s = 1e-6  # spent by the first evaluation, whatever the machine
+    records = run(cfg, workdir=str(tmp_path / "run"), num_seeds=2, progress=False)
+    assert [r["env_steps"] for r in records] == [400, 400]  # the warm-up's end: the first evaluation
+    assert records[0]["wall_time_s"] > 0
+    ckpts = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.isdigit())
+    assert ckpts == ["400"], ckpts  # checkpointed there, although the cadence says 800
+    again = run(cfg, workdir=str(tmp_path / "run"), num_seeds=2, resume=True, progress=False)
+    assert [r["env_steps"] for r in again] == [400, 400]  # a resumed run that spent its budget stays put
+    cfg.wall_time_budget_s = -1
+    with pytest.raises(ValueError, match="wall_time_budget_s=-1.0 must be a number of seconds >= 0"):
+        validate(cfg)
+
+
 def test_all_seeds_diverging_stops_the_run(tiny_pendulum):
     cfg = tiny_pendulum()
     cfg.agent.reward_scale = float("nan")
