@@ -21,6 +21,9 @@ how the table scores a run.
   today's methods for scaling networks on the same tasks, budget and seeds; the configs and
   what "reduced" means: experiments/configs/leaderboard.py), scored by the mean over seeds at
   the last evaluation, with each method's wall time and parameter counts beside its returns.
+* ``parallel_leaderboard``: not a paper's table either. Issue 21's study of the parallel regime
+  (SAC, CrossQ, FastTD3, FastSAC at 64 envs, SimBa) at equal wall time per cell
+  (experiments/configs/parallel_leaderboard.py), scored the same way.
 
 The paper's "± x" of Bjorck's table is printed beside its value; the paper does not say what it
 is (most likely the standard deviation over seeds: several exceed what a standard error of 10
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from experiments.configs import leaderboard
+from experiments.configs import leaderboard, parallel_leaderboard
 from experiments.score_stats import Score
 
 
@@ -138,9 +141,9 @@ def _xinet_cells(suite: str) -> tuple[Cell, ...]:
 
 
 # ------------------------------------------------------------ the scaling leaderboard (no paper)
-def _leaderboard_cells() -> tuple[Cell, ...]:
-    return tuple(Cell(label, column, f"{leaderboard.PREFIX}{task}_{method}", None)
-                 for task, label in leaderboard.TASKS.items() for method, column in leaderboard.METHODS.items())
+def _leaderboard_cells(board=leaderboard) -> tuple[Cell, ...]:
+    return tuple(Cell(label, column, f"{board.PREFIX}{task}_{method}", None)
+                 for task, label in board.TASKS.items() for method, column in board.METHODS.items())
 
 
 # ----------------------------------------------------------------------------------- registry
@@ -151,6 +154,7 @@ _SUITES = {
     "xinet_table3": ("gym_", ""),
     "bjorck_table1": ("pixels_",),  # the paper trains from pixels only
     "scaling_leaderboard": (),  # its configs name their tasks (lb_TASK_METHOD)
+    "parallel_leaderboard": (),  # plb_TASK_METHOD
 }
 
 
@@ -162,6 +166,13 @@ def paper_table(name: str, suite: str | None = None) -> PaperTable:
     if not suites:
         if suite is not None:
             raise ValueError(f"table {name} has no suites (its configs name their tasks); drop --suite")
+        if name == "parallel_leaderboard":
+            board = parallel_leaderboard
+            return PaperTable(
+                name, "Parallel regime at equal wall time (reduced scale): mean return at the last evaluation",
+                "experiments/configs/parallel_leaderboard.py (no paper: issue 21's study)", Score("final"), 3,
+                "issue 21 asks for 3", tuple(board.TASKS.values()), tuple(board.METHODS.values()),
+                _leaderboard_cells(board), leaderboard=True)
         return PaperTable(
             name, "Scaling leaderboard (reduced scale): mean return at the last evaluation",
             "experiments/configs/leaderboard.py (no paper: issue 20's study)", Score("final"), 3,

@@ -5,9 +5,10 @@
 TABLE is ``ota_table1`` (Ota et al. 2021, Table 1: SAC and TD3 x Ours / OFENet / Original x 5
 tasks), ``bjorck_table1`` (Bjorck et al. 2021, Table 1: 15 pixel DMC tasks, MLP against
 modern + SN), ``xinet_table3`` (the pruning paper's Table 3: SAC, SAC-Big, OFE, OFE-Big,
-Prune-A/B/C x 4 tasks) or ``scaling_leaderboard`` (no paper: SAC, Ota's and Bjorck's methods,
+Prune-A/B/C x 4 tasks), ``scaling_leaderboard`` (no paper: SAC, Ota's and Bjorck's methods,
 SimBa, SimbaV2 and BRO (Fast) at reduced scale on one MJX and one Playground DMC task, with wall
-time and parameter counts); experiments/paper_tables.py holds their cells, configs and the
+time and parameter counts) or ``parallel_leaderboard`` (no paper: SAC, CrossQ, FastTD3 and
+FastSAC at 64 envs, and SimBa, at equal wall time per cell); experiments/paper_tables.py holds their cells, configs and the
 papers' values with their sources.
 
 Each cell runs as one vmapped program of S seeds (default: the paper's) in DIR/cells/<cell>, an

@@ -5,13 +5,14 @@ import difflib
 
 import ml_collections
 
-from experiments.configs import dmc, families, grids, leaderboard, scaling, xinet
+from experiments.configs import dmc, families, grids, leaderboard, parallel_leaderboard, scaling, xinet
 from experiments.configs.grids import grid_names, grid_points
 
 
 def list_configs() -> list[str]:
     return sorted(families.config_names() + grid_names() + dmc.dmc_config_names() + xinet.xinet_config_names()
-                  + scaling.scaling_config_names() + leaderboard.leaderboard_config_names())
+                  + scaling.scaling_config_names() + leaderboard.leaderboard_config_names()
+                  + parallel_leaderboard.parallel_leaderboard_config_names())
 
 
 def get_config(name: str) -> ml_collections.ConfigDict:
@@ -34,6 +35,9 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     parsed = leaderboard.parse_leaderboard_name(name)
     if parsed is not None:
         return leaderboard.leaderboard_config(*parsed)
+    parsed = parallel_leaderboard.parse_parallel_leaderboard_name(name)
+    if parsed is not None:
+        return parallel_leaderboard.parallel_leaderboard_config(*parsed)
     parsed = xinet.parse_xinet_name(name)
     if parsed is not None:
         cfg = xinet.xinet_config(*parsed)

@@ -73,7 +73,7 @@ def _base(task: str, method: str) -> ml_collections.ConfigDict:
     return cfg
 
 
-def _shrink(cfg) -> None:
+def shrink_widths(cfg) -> None:
     for net in NETWORKS:
         if net in cfg.agent:
             t = cfg.agent[net]
@@ -84,18 +84,18 @@ def _shrink(cfg) -> None:
         cfg.agent.ofenet.units = max(1, cfg.agent.ofenet.units // WIDTH_DIVISOR)
 
 
-def _round(x: float, n: int) -> int:
+def round_to(x: float, n: int) -> int:
     return max(n, int(round(x / n)) * n)
 
 
 def _budget(cfg) -> None:
     repeat, n = cfg.env.action_repeat, cfg.env.num_envs
-    cfg.total_env_steps = _round(SIM_STEPS / repeat, n)
-    cfg.eval_every_env_steps = _round(cfg.total_env_steps / EVALUATIONS, n)
+    cfg.total_env_steps = round_to(SIM_STEPS / repeat, n)
+    cfg.eval_every_env_steps = round_to(cfg.total_env_steps / EVALUATIONS, n)
     cfg.total_env_steps = cfg.eval_every_env_steps * EVALUATIONS
     cfg.log_every_env_steps = cfg.eval_every_env_steps
     cfg.checkpoint_every_env_steps = cfg.eval_every_env_steps
-    cfg.warmup_env_steps = max(_round(WARMUP_SIM_STEPS / repeat, n), -(-cfg.agent.batch_size // n) * n)
+    cfg.warmup_env_steps = max(round_to(WARMUP_SIM_STEPS / repeat, n), -(-cfg.agent.batch_size // n) * n)
     cfg.replay_capacity = cfg.total_env_steps
     cfg.env.eval_episodes = EVAL_EPISODES
 
@@ -103,7 +103,7 @@ def _budget(cfg) -> None:
 def leaderboard_config(task: str, method: str) -> ml_collections.ConfigDict:
     cfg = _base(task, method)
     if method != "sac":
-        _shrink(cfg)
+        shrink_widths(cfg)
     _budget(cfg)
     cfg.name = f"{PREFIX}{task}_{method}"
     return cfg
