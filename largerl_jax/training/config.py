@@ -73,6 +73,10 @@ def run_config(agent: str, env: str = "pendulum") -> ml_collections.ConfigDict:
     # the backend's (TF32 on recent NVIDIA GPUs, float32 on CPU); 'bf16' multiplies bfloat16
     # inputs into float32 while parameters and optimizer states stay float32.
     cfg.matmul_precision = "default"
+    # A run of one seed compiles its act, store and update unvmapped (training.seed_map): XLA:CPU
+    # runs a batch-1 vmapped update up to 2x slower. False keeps the vmapped program (its records
+    # may differ in the last bits, and so drift over a long run).
+    cfg.one_seed_unbatched = True
     # Throughput on a GPU comes from many envs and large batches at a low update-to-data ratio
     # (FastTD3-style): env.num_envs in the thousands, agent.batch_size in the thousands, and
     # updates_per_iteration U a few per iteration (UTD = U / num_envs); see the *_fast configs.

@@ -26,6 +26,7 @@ import numpy as np
 from largerl_jax.training.frame_stacks import AgentObs
 from largerl_jax.training.learner import Learner, chunk_mean
 from largerl_jax.training.loop import divergence_metrics
+from largerl_jax.training.seed_map import seed_map
 from largerl_jax.training.state import TrainState
 
 
@@ -50,7 +51,8 @@ def _episode_starts(results) -> np.ndarray:
 
 
 class HostLoop:
-    def __init__(self, learner: Learner, make_env: Callable, num_envs: int, eval_episodes: int, seeds: list[int]):
+    def __init__(self, learner: Learner, make_env: Callable, num_envs: int, eval_episodes: int, seeds: list[int],
+                 one_seed_unbatched: bool = True):
         self.learner = learner
         self.agent = learner.agent
         self.seeds = list(seeds)
@@ -84,9 +86,11 @@ class HostLoop:
             ts, metrics = learner.pretrain(ts, num_updates)
             return ts, {k: jnp.nanmean(v) for k, v in metrics.items()}
 
-        self._act = {w: jax.jit(jax.vmap(lambda a, k, o, w=w: act(a, k, o, w))) for w in (False, True)}
+        unbatch = one_seed_unbatched  # training.seed_map
+        self._act = {w: jax.jit(seed_map(lambda a, k, o, w=w: act(a, k, o, w), unbatch_one=unbatch))
+                     for w in (False, True)}
         self._learn = {
-            p: jax.jit(jax.vmap(lambda ts, t, p=p: store_and_learn(ts, t, p)), donate_argnums=(0,))
+            p: jax.jit(seed_map(lambda ts, t, p=p: store_and_learn(ts, t, p), unbatch_one=unbatch), donate_argnums=(0,))
             for p in ("warmup", "train")
         }
         self._pretrain = jax.jit(

@@ -25,6 +25,7 @@ from largerl_jax import replay
 from largerl_jax.agents import Agent
 from largerl_jax.envs import fold_envs, split_keys, unfold_envs
 from largerl_jax.training.learner import Learner
+from largerl_jax.training.seed_map import seed_map
 from largerl_jax.training.state import TrainState
 
 PHASES = ("warmup", "pretrain", "train")
@@ -43,6 +44,7 @@ class DeviceLoop:
     learner: Learner
     env: object  # JaxVecEnv with N envs per seed
     eval_env: object  # JaxVecEnv with E envs per seed
+    one_seed_unbatched: bool = True  # training.seed_map: a one-seed batch runs unvmapped
 
     @property
     def agent(self) -> Agent:
@@ -74,7 +76,7 @@ class DeviceLoop:
                 shape = (self.env.num_envs, self.env.spec.act_dim)
                 action = jax.vmap(lambda k: jax.random.uniform(k, shape, minval=-1.0, maxval=1.0))(k_act)
             else:
-                action = jax.vmap(self._act(False))(ts.agent, obs, k_act, ts.hparams)
+                action = seed_map(self._act(False), unbatch_one=self.one_seed_unbatched)(ts.agent, obs, k_act, ts.hparams)
         with jax.named_scope("env_step"):
             env_state, res = self._step_envs(self.env, ts.env, action)
         trans = replay.Transition(
@@ -105,8 +107,8 @@ class DeviceLoop:
             ts, metrics = jax.vmap(lambda t: self.learner.pretrain(t, num_iterations))(ts)
             metrics = {k: jnp.nanmean(v, axis=1) for k, v in metrics.items()}
             return ts, {**metrics, **divergence_metrics(ts)}
-        store = jax.vmap(self.learner.store)
-        learn = jax.vmap(self.learner.learn)
+        store = seed_map(self.learner.store, unbatch_one=self.one_seed_unbatched)
+        learn = seed_map(self.learner.learn, unbatch_one=self.one_seed_unbatched)
 
         def iteration(ts, _):
             ts, trans, out = self._collect(ts, random_actions=phase == "warmup")

@@ -71,9 +71,11 @@ def make_driver(cfg, seeds: list[int], carried: tuple[str, ...] = ()):
             cfg.env.num_envs,
             cfg.env.eval_episodes,
             seeds,
+            one_seed_unbatched=cfg.get("one_seed_unbatched", True),
         )
     eval_env = make_env(cfg.env.name, cfg.env.eval_episodes, **env_options)
-    return SeedBatchedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env))
+    return SeedBatchedDeviceLoop(DeviceLoop(learner=learner, env=env, eval_env=eval_env,
+                                            one_seed_unbatched=cfg.get("one_seed_unbatched", True)))
 
 
 def plan_segments(cfg) -> list[tuple[int, str]]:

@@ -82,7 +82,9 @@ PINNED = {
     "xinet_shrink": [("agent.pruning.round_update", "440")],
     "pixels": [("agent.critic_loss", "mse"), ("agent.log_std_bound", "clip"), ("agent.actor.kernel_init", "lecun_normal"),
                ("agent.critic.kernel_init", "lecun_normal"), ("agent.actor.ln_epsilon", "1e-06"),
-               ("agent.critic.ln_epsilon", "1e-06")],
+               ("agent.critic.ln_epsilon", "1e-06"),
+               # one seed now runs unvmapped by default (training.seed_map), the reference vmapped
+               ("one_seed_unbatched", "False")],
 }
 
 
