@@ -20,22 +20,17 @@ from typing import Callable
 import jax
 
 
-def seed_map(fn: Callable, in_axes=0, unbatch_one: bool = True) -> Callable:
-    """``jax.vmap(fn, in_axes)`` over the seed axis (0 for every mapped argument, None for
-    unmapped ones), or for one seed ``fn`` on the arguments with that axis dropped (unless
-    ``unbatch_one`` is off: the run key ``one_seed_unbatched``)."""
-    batched = jax.vmap(fn, in_axes=in_axes)
+def seed_map(fn: Callable, unbatch_one: bool = True) -> Callable:
+    """``jax.vmap(fn)`` over the leading seed axis of every argument, or for one seed ``fn`` on
+    the arguments with that axis dropped (unless ``unbatch_one`` is off: the run key
+    ``one_seed_unbatched``)."""
+    batched = jax.vmap(fn)
     if not unbatch_one:
         return batched
-    axes = in_axes
 
     def call(*args):
-        mapped = [a for a, ax in zip(args, axes if isinstance(axes, tuple) else (axes,) * len(args)) if ax is not None]
-        sizes = {x.shape[0] for x in jax.tree.leaves(mapped)}
-        if sizes != {1}:
+        if {x.shape[0] for x in jax.tree.leaves(args)} != {1}:
             return batched(*args)
-        per_arg = axes if isinstance(axes, tuple) else (axes,) * len(args)
-        squeezed = [a if ax is None else jax.tree.map(lambda x: x[0], a) for a, ax in zip(args, per_arg)]
-        return jax.tree.map(lambda x: x[None], fn(*squeezed))
+        return jax.tree.map(lambda x: x[None], fn(*jax.tree.map(lambda x: x[0], args)))
 
     return call
