@@ -113,12 +113,17 @@ def leaderboard_config_names() -> list[str]:
     return [f"{PREFIX}{t}_{m}" for t in TASKS for m in METHODS]
 
 
-def parse_leaderboard_name(name: str) -> tuple[str, str] | None:
-    if not name.startswith(PREFIX):
+def parse_board_name(name: str, prefix: str, methods) -> tuple[str, str] | None:
+    """(task, method) of a leaderboard config name PREFIXTASK_METHOD, None when it is not one."""
+    if not name.startswith(prefix):
         return None
-    rest = name[len(PREFIX):]
+    rest = name[len(prefix):]
     for task in TASKS:
-        if rest.startswith(task + "_") and rest[len(task) + 1:] in METHODS:
+        if rest.startswith(task + "_") and rest[len(task) + 1:] in methods:
             return task, rest[len(task) + 1:]
     return None
+
+
+def parse_leaderboard_name(name: str) -> tuple[str, str] | None:
+    return parse_board_name(name, PREFIX, METHODS)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from experiments.configs.leaderboard import TASKS, leaderboard_config, round_to, shrink_widths
+from experiments.configs.leaderboard import TASKS, leaderboard_config, parse_board_name, round_to, shrink_widths
 from experiments.configs.scaling import scaling_config
 
 METHODS = {"sac": "SAC", "crossq": "CrossQ", "fast_td3": "FastTD3", "fast_sac": "FastSAC", "simba": "SimBa"}
@@ -69,10 +69,4 @@ def parallel_leaderboard_config_names() -> list[str]:
 
 
 def parse_parallel_leaderboard_name(name: str) -> tuple[str, str] | None:
-    if not name.startswith(PREFIX):
-        return None
-    rest = name[len(PREFIX):]
-    for task in TASKS:
-        if rest.startswith(task + "_") and rest[len(task) + 1:] in METHODS:
-            return task, rest[len(task) + 1:]
-    return None
+    return parse_board_name(name, PREFIX, METHODS)

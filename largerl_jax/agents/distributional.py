@@ -71,3 +71,14 @@ def categorical_targets(next_logits: jax.Array, returns: jax.Array, v_min: float
     mean = (proj * atoms).sum(-1)  # [K, B]
     pick = mean.shape[0] - 1 - jnp.argmin(mean[::-1], axis=0)  # the last member of minimal mean
     return jnp.broadcast_to(jnp.take_along_axis(proj, pick[None, :, None], axis=0)[0], proj.shape)
+
+
+def categorical_problems(agent_cfg) -> list[str]:
+    """Problems of a categorical-critic agent's ``bins``, ``v_min``/``v_max`` and its actor period
+    ``policy_delay`` (FastTD3, FastSAC)."""
+    problems = []
+    if not (isinstance(agent_cfg.bins, int) and agent_cfg.bins >= 2 and agent_cfg.v_min < agent_cfg.v_max):
+        problems.append(f"agent.bins={agent_cfg.bins!r} must be an int >= 2 and v_min < v_max")
+    if not (isinstance(agent_cfg.policy_delay, int) and agent_cfg.policy_delay >= 1):
+        problems.append(f"agent.policy_delay={agent_cfg.policy_delay!r} must be an int >= 1")
+    return problems

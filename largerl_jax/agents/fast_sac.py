@@ -38,7 +38,7 @@ import optax
 
 from largerl_jax.agents import interface
 from largerl_jax.agents.configs import sac_config
-from largerl_jax.agents.distributional import categorical_loss, categorical_targets
+from largerl_jax.agents.distributional import categorical_loss, categorical_problems, categorical_targets
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
 from largerl_jax.agents.sac import SACState, initial_state, temperature_step
@@ -165,11 +165,7 @@ def make_fast_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) ->
 
 
 def validate(agent_cfg) -> list[str]:
-    problems = []
-    if not (isinstance(agent_cfg.bins, int) and agent_cfg.bins >= 2 and agent_cfg.v_min < agent_cfg.v_max):
-        problems.append(f"agent.bins={agent_cfg.bins!r} must be an int >= 2 and v_min < v_max")
-    if not (isinstance(agent_cfg.policy_delay, int) and agent_cfg.policy_delay >= 1):
-        problems.append(f"agent.policy_delay={agent_cfg.policy_delay!r} must be an int >= 1")
+    problems = categorical_problems(agent_cfg)
     if not 0.0 < agent_cfg.adam_b2 < 1.0:
         problems.append(f"agent.adam_b2={agent_cfg.adam_b2!r} must be in (0, 1)")
     return problems

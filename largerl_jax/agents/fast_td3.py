@@ -44,7 +44,7 @@ from flax import struct
 
 from largerl_jax.agents import env_noise, interface
 from largerl_jax.agents.configs import td3_config
-from largerl_jax.agents.distributional import categorical_loss, categorical_targets
+from largerl_jax.agents.distributional import categorical_loss, categorical_problems, categorical_targets
 from largerl_jax.agents.env_noise import EnvNoise
 from largerl_jax.agents.family import AgentFamily, register_agent
 from largerl_jax.agents.feature_view import RAW
@@ -188,11 +188,7 @@ def make_fast_td3(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) ->
 
 
 def validate(agent_cfg) -> list[str]:
-    problems = []
-    if not (isinstance(agent_cfg.bins, int) and agent_cfg.bins >= 2 and agent_cfg.v_min < agent_cfg.v_max):
-        problems.append(f"agent.bins={agent_cfg.bins!r} must be an int >= 2 and v_min < v_max")
-    if not (isinstance(agent_cfg.policy_delay, int) and agent_cfg.policy_delay >= 1):
-        problems.append(f"agent.policy_delay={agent_cfg.policy_delay!r} must be an int >= 1")
+    problems = categorical_problems(agent_cfg)
     noise = agent_cfg.env_noise
     if not 0 <= noise.low <= noise.high:
         problems.append(f"agent.env_noise needs 0 <= low <= high, got low={noise.low!r}, high={noise.high!r}")
