@@ -186,12 +186,15 @@ def pendulum(method: str) -> ml_collections.ConfigDict:
 
 
 def _parallel_pendulum(method: str) -> ml_collections.ConfigDict:
-    """The parallel regime's learning check: 32 envs, a batch of 32 rows per env, 8K env steps,
-    small widths (actor 64-32-16, critic 128-64-32), v on [-800, 0] (Pendulum's rewards lie in
-    [-16.3, 0], so returns discounted at 0.975 in [-650, 0]). 16 updates per vectorized step
+    """The parallel regime's learning check: 32 envs, a batch of 32 rows per env, 8K env steps
+    (10K for FastTD3), small widths (actor 64-32-16, critic 128-64-32), v on [-800, 0]
+    (Pendulum's rewards lie in [-16.3, 0], so returns discounted at 0.975 in [-650, 0]). 16
+    updates per vectorized step
     (UTD 1/2): at FastTD3's 2 (UTD 1/16) 10K env steps are 640 updates and no seed learns
-    (-1196 at best). The worst of 3 seeds (2026-12-06, the 2-core dev VM), FastTD3: -402 at 6K,
-    -181 at 8K, -159 at 10K (a 10K run); FastSAC: -1252 at 4K, -216 at 6K, -229 at 8K."""
+    (-1196 at best). FastTD3 runs 10,240 env steps: at 8K one seed of 3 was still at -483
+    (2026-12-06, the 2-core dev VM and CI alike; the runs are deterministic), and a 6-seed run
+    (seeds 0-5) gave worst -434 at 8K, -156 at 10K and -179 at 12K. FastSAC runs 8,192: the
+    worst of 3 seeds -1252 at 4K, -216 at 6K, -229 at 8K (same day and machine)."""
     cfg = run_config(agent=method, env="pendulum")
     _parallel(cfg, method, 800.0, 200)
     cfg.agent.v_max = 0.0
@@ -200,7 +203,7 @@ def _parallel_pendulum(method: str) -> ml_collections.ConfigDict:
     cfg.env.eval_episodes = 4
     cfg.agent.batch_size = 32 * n
     cfg.updates_per_iteration = 16
-    cfg.total_env_steps = 8_192
+    cfg.total_env_steps = 10_240 if method == "fast_td3" else 8_192
     cfg.warmup_env_steps = cfg.agent.batch_size
     cfg.replay_capacity = 100 * 1024
     cfg.log_every_env_steps = cfg.eval_every_env_steps = 64 * n
@@ -224,8 +227,12 @@ def _cpu_sized(cfg) -> None:
 def _envs_4096(cfg) -> None:
     """FastTD3 at 4096 envs per seed (its IsaacLab count, HP:440-451), the batch and the replay's
     rows in all unchanged (so 8 rows per env in a batch, 2,560 rows per env ring): the GPU
-    suite's second point of the parallel regime."""
-    cfg.env.num_envs = 4096
+    suite's second point of the parallel regime. Step counts that are not multiples of 4096 (the
+    small pendulum check's) round up to one, since a vectorized step is 4096 env steps."""
+    n = cfg.env.num_envs = 4096
+    for field in ("total_env_steps", "warmup_env_steps", "replay_capacity", "log_every_env_steps",
+                  "eval_every_env_steps", "checkpoint_every_env_steps"):
+        cfg[field] = -(-cfg[field] // n) * n
 
 
 def _spectral_critic(cfg) -> None:
