@@ -9,8 +9,11 @@ scaling leaderboard (experiments/configs/leaderboard.py). METHOD:
 * ``fast_td3``, ``fast_sac``: the CPU-sized parallel settings (``TASK_fast_td3_cpu``,
   ``TASK_fast_sac_cpu``: 64 envs per seed, the official rows per env in each batch and updates
   per vectorized step);
-* ``simba``: the method of the scaling leaderboard that we carry over: SimBa, whose 20K-step HalfCheetah cell is the best of the issue-20 cells finished when this table was
-  declared (2026-12-06: 437 / 1008 / 1227 over 3 seeds); revisit when that study is complete.
+* ``simba``: the best of the SimBa/BRO issue's methods in the finished scaling leaderboard
+  (docs/results.md, 2026-12-06, 20K simulator steps, 3 seeds): first of them on MJX HalfCheetah
+  (891 against SimbaV2's 460 and BRO (Fast)'s -90) and level with SimbaV2 on cheetah run (167
+  [148, 182] against 174 [142, 226]). Bjorck et al.'s modern + SN heads led HalfCheetah, but
+  they are a 2021 method, not one of that issue's.
 
 What is equal: the wall-clock budget of every cell (WALL_BUDGET_S for its 3 vmapped seeds, on one
 machine, alone: the run key ``wall_time_budget_s``, which ends training at the first evaluation
@@ -31,7 +34,9 @@ from experiments.configs.scaling import scaling_config
 
 METHODS = {"sac": "SAC", "crossq": "CrossQ", "fast_td3": "FastTD3", "fast_sac": "FastSAC", "simba": "SimBa"}
 PREFIX = "plb_"
-WALL_BUDGET_S = 1200.0
+# 10 minutes per cell, so that the 10 cells (about 2 h with compilation and the last
+# evaluation's overshoot) fit a working session of this 2-core CPU; 20 minutes did not
+WALL_BUDGET_S = 600.0
 WARMUP_SIM_STEPS = 5_000
 EVAL_EPISODES = 5
 # evaluation cadence and upper bound in iterations (agent steps of every env): 1-env methods
