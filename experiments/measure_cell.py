@@ -6,12 +6,14 @@ once per cell, each in a process of its own.
 The seeds' vmapped train chunk of N iterations is compiled, run once to warm up and once timed,
 on a replay of a few thousand rows per seed (a full-size replay of every cell would not fit a
 small machine; an update's cost does not depend on the capacity). The estimate covers training
-iterations only: warm-up, evaluations and checkpoints are left out.
+iterations only: warm-up, evaluations and checkpoints are left out. A config with a wall-clock
+budget counts only the iterations that fit in it.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -44,9 +46,19 @@ def measure_cost(cfg, seeds: int, iterations: int = 8, replay_rows: int = REPLAY
         per_iteration = (time.perf_counter() - t0) / iterations
     finally:
         driver.close()
-    total = (cfg.total_env_steps - cfg.warmup_env_steps) // n
+    total = budgeted_iterations((cfg.total_env_steps - cfg.warmup_env_steps) // n, per_iteration,
+                                cfg.get("wall_time_budget_s", 0.0))
     return {"compile_s": max(first - per_iteration * iterations, 0.0), "s_per_iteration": per_iteration,
-            "iterations": int(total), "hours": per_iteration * total / 3600.0, "device": str(jax.devices()[0].device_kind)}
+            "iterations": total, "hours": per_iteration * total / 3600.0, "device": str(jax.devices()[0].device_kind)}
+
+
+def budgeted_iterations(total: int, s_per_iteration: float, wall_time_budget_s: float) -> int:
+    """The training iterations a run will take: all ``total``, or, under a wall-clock budget (run
+    key ``wall_time_budget_s``, > 0), those that fit in it at the measured rate, since the run
+    stops there (at the next evaluation; that overshoot, like evaluations, is not counted)."""
+    if wall_time_budget_s > 0 and s_per_iteration > 0:
+        return int(min(total, math.ceil(wall_time_budget_s / s_per_iteration)))
+    return int(total)
 
 
 def main(argv: list[str] | None = None) -> int:

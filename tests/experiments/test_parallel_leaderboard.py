@@ -8,6 +8,7 @@ import pytest
 from experiments.configs import get_config
 from experiments.configs import leaderboard as lb
 from experiments.configs import parallel_leaderboard as plb
+from experiments.measure_cell import budgeted_iterations
 from experiments.paper_tables import paper_table
 from largerl_jax.training import validate
 
@@ -47,3 +48,12 @@ def test_table_has_every_task_and_method():
     assert table.leaderboard and len(table.runnable()) == len(plb.TASKS) * len(plb.METHODS)
     assert {c.config for c in table.cells} == set(plb.parallel_leaderboard_config_names())
     assert table.columns[0] == "SAC"  # the baseline of the time-to-return view
+
+
+def test_a_dry_run_counts_only_the_iterations_that_fit_the_wall_budget():
+    # measure_cell's estimate for a wall-budgeted cell: 600 s at 0.5 s per iteration is 1,200 of
+    # its 50,000 iterations; without a budget, or when all of them fit, every one counts
+    assert budgeted_iterations(50_000, 0.5, plb.WALL_BUDGET_S) == 1_200
+    assert budgeted_iterations(50_000, 0.5, 0.0) == 50_000
+    assert budgeted_iterations(100, 0.5, plb.WALL_BUDGET_S) == 100
+    assert budgeted_iterations(50_000, 0.7, 1.0) == 2  # a started iteration runs to its end
