@@ -121,16 +121,30 @@ def make_crossq(cfg, obs_dim: int, act_dim: int) -> interface.Agent:
     def update(state: CrossQState, batch, key, weights=None):
         k_next, k_pi = jax.random.split(key)
         critic_net, critic_loss, q, target, critic_grads = critic_step(state, batch, k_next, weights)
-        actor_net, actor_loss, logp, actor_grads = actor_step(state, critic_net, batch.obs, k_pi)
-        log_alpha, alpha_opt_state, alpha_loss, entropy = temperature_step(cfg, alpha_opt, target_entropy, state, logp)
-        do_actor = state.step % cfg.actor_update_every == 0  # the policy delay
-        actor_net, log_alpha, alpha_opt_state = trainable.select(
-            do_actor, (actor_net, log_alpha, alpha_opt_state), (state.actor, state.log_alpha, state.alpha_opt_state))
+
+        def actor_and_temperature(_):
+            actor_net, actor_loss, logp, actor_grads = actor_step(state, critic_net, batch.obs, k_pi)
+            log_alpha, alpha_opt_state, alpha_loss, entropy = temperature_step(cfg, alpha_opt, target_entropy, state,
+                                                                               logp)
+            return (actor_net, log_alpha, alpha_opt_state), (actor_loss, alpha_loss, entropy,
+                                                             optax.tree.norm(actor_grads))
+
+        def skip(_):
+            nan = jnp.float32(jnp.nan)
+            return (state.actor, state.log_alpha, state.alpha_opt_state), (nan, nan, nan, nan)
+
+        # The policy delay. Under the trainer's vmap over seeds this cond becomes a select (both
+        # branches run); a one-seed run (training/seed_map.py) skips the actor's forward and
+        # backward passes through the wide critic on 2 of every 3 updates. The actor's metrics
+        # are NaN on skipped steps; the trainer averages them with nanmean.
+        do_actor = state.step % cfg.actor_update_every == 0
+        (actor_net, log_alpha, alpha_opt_state), (actor_loss, alpha_loss, entropy, actor_grad_norm) = jax.lax.cond(
+            do_actor, actor_and_temperature, skip, None)
         new_state = CrossQState(actor=actor_net, critic=critic_net, log_alpha=log_alpha,
                                 alpha_opt_state=alpha_opt_state, step=state.step + 1)
         metrics = {"critic_loss": critic_loss, "actor_loss": actor_loss, "alpha_loss": alpha_loss,
                    "temperature": jnp.exp(state.log_alpha), "entropy": entropy, "q_mean": q.mean(),
-                   "critic_grad_norm": optax.tree.norm(critic_grads), "actor_grad_norm": optax.tree.norm(actor_grads),
+                   "critic_grad_norm": optax.tree.norm(critic_grads), "actor_grad_norm": actor_grad_norm,
                    "priority": td.td_priority(q, target)}
         return new_state, metrics
 
@@ -148,6 +162,7 @@ def make_crossq(cfg, obs_dim: int, act_dim: int) -> interface.Agent:
         return export_policy(p, state.actor.module, state.actor.variables(), "actor", x)
 
     return interface.Agent(name=cfg.name, init=init, act=act, update=update, networks=networks,
+                           optional_metrics=("actor_loss", "alpha_loss", "entropy", "actor_grad_norm"),
                            critic_probe=critic_probe, export=export)
 
 
