@@ -109,7 +109,7 @@ def make_sac(cfg, obs_dim: int, act_dim: int, sa_dim: int | None = None) -> inte
             # critic on a target from the new actor and the new temperature.
             actor_net, actor_loss, logp, actor_grads = actor_step(state, state.critic, z, k_pi, view)
             temperature = temperature_step(cfg, alpha_opt, target_entropy, state, logp)
-            do_actor = trainable.every(state.step, cfg.actor_update_every)
+            do_actor = state.step % cfg.actor_update_every == 0
             log_alpha, alpha_opt_state = trainable.select(
                 do_actor, temperature[:2], (state.log_alpha, state.alpha_opt_state))
             stepped = state.replace(actor=trainable.select(do_actor, actor_net, state.actor), log_alpha=log_alpha,
@@ -175,8 +175,8 @@ def finish_update(cfg, alpha_opt, target_entropy: float, state: SACState, critic
     al. update the actor with the temperature, and the target critic, every 2 steps; plain SAC
     every step), the new state and the common metrics. ``actor_net`` is the actor after its
     gradient step, kept only on actor-update steps."""
-    do_actor = trainable.every(state.step, cfg.actor_update_every)
-    do_target = trainable.every(state.step, cfg.target_update_every)
+    do_actor = state.step % cfg.actor_update_every == 0
+    do_target = state.step % cfg.target_update_every == 0
     alpha = jnp.exp(state.log_alpha)
     if temperature is None:
         temperature = temperature_step(cfg, alpha_opt, target_entropy, state, logp)

@@ -118,20 +118,9 @@ def polyak(target, online, tau: float):
                         target, online)
 
 
-def every(step: jax.Array, period: int):
-    """Whether an update with a period of ``period`` steps is due at ``step``: the Python constant
-    True when the period is 1, so that ``select`` passes the new value through with no per-leaf
-    select (XLA does not fold ``step % 1 == 0``: on a 4M-parameter critic each select is a pass
-    over its weights every update); a traced boolean otherwise."""
-    return True if period == 1 else step % period == 0
-
-
-def select(pred: jax.Array | bool, on_true, on_false):
+def select(pred: jax.Array, on_true, on_false):
     """Per-leaf ``where`` over two pytrees of equal structure: a conditional update that stays
-    cheap under the trainer's vmap over seeds, where a ``lax.cond`` would run both branches. A
-    Python bool (``every``'s constant) picks its side at trace time."""
-    if isinstance(pred, bool):
-        return on_true if pred else on_false
+    cheap under the trainer's vmap over seeds, where a ``lax.cond`` would run both branches."""
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
