@@ -213,13 +213,17 @@ def _parallel_pendulum(method: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+# The run keys counted in env steps, which must stay multiples of env.num_envs when it changes
+ENV_STEP_FIELDS = ("total_env_steps", "warmup_env_steps", "replay_capacity", "log_every_env_steps",
+                   "eval_every_env_steps", "checkpoint_every_env_steps")
+
+
 def _cpu_sized(cfg) -> None:
     """The parallel regime at CPU_ENVS envs per seed: the batch keeps its rows per env (FastTD3:
     32), the run its vectorized steps and evaluation cadence."""
     n_old, n = cfg.env.num_envs, CPU_ENVS
     cfg.agent.batch_size = cfg.agent.batch_size // n_old * n
-    for field in ("total_env_steps", "warmup_env_steps", "replay_capacity", "log_every_env_steps",
-                  "eval_every_env_steps", "checkpoint_every_env_steps"):
+    for field in ENV_STEP_FIELDS:
         cfg[field] = cfg[field] // n_old * n
     cfg.env.num_envs = n
 
@@ -230,8 +234,7 @@ def _envs_4096(cfg) -> None:
     suite's second point of the parallel regime. Step counts that are not multiples of 4096 (the
     small pendulum check's) round up to one, since a vectorized step is 4096 env steps."""
     n = cfg.env.num_envs = 4096
-    for field in ("total_env_steps", "warmup_env_steps", "replay_capacity", "log_every_env_steps",
-                  "eval_every_env_steps", "checkpoint_every_env_steps"):
+    for field in ENV_STEP_FIELDS:
         cfg[field] = -(-cfg[field] // n) * n
 
 
