@@ -138,6 +138,10 @@ class Checkpointer:
         devices.barrier(f"unmarked {self.directory} {step}")
         if devices.multi_process():
             self.manager.reload()
+            # Reload reads every listed step's metadata from disk: a process still reading
+            # must not see Orbax's primary process delete the step under it (CI saw process 1
+            # fail with "Path is not a directory: .../checkpoints/400").
+            devices.barrier(f"reloaded {self.directory} {step}")
         self.manager.delete(step)  # collective under jax.distributed
 
     def discard_torn(self) -> list[int]:
