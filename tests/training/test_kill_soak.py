@@ -169,3 +169,26 @@ def test_kill_soak_short_form(tmp_path):
     soaked = records.read(str(tmp_path / "soak" / "metrics.jsonl"))
     assert [(r["seed"], r["env_steps"]) for r in soaked] == [(r["seed"], r["env_steps"]) for r in ref]
     assert _keyed(soaked) == _keyed(ref)
+
+
+def test_every_process_reloads_before_any_deletes_a_pruned_step(tmp_path, monkeypatch):
+    # Under jax.distributed, reload reads each listed step's metadata while Orbax's primary
+    # process deletes the pruned step: a process still reading must not see it vanish (CI:
+    # "Path is not a directory: .../checkpoints/400"). Checked on the order of calls, one
+    # process standing in for each.
+    from largerl_jax.training.run_files import checkpoint as checkpoint_module
+    events = []
+    monkeypatch.setattr(checkpoint_module.devices, "multi_process", lambda: True)
+    monkeypatch.setattr(checkpoint_module.devices, "barrier", lambda name: events.append("barrier"))
+    ck = Checkpointer(str(tmp_path / "ck"), max_to_keep=1)
+    for name in ("reload", "delete"):
+        original = getattr(ck.manager, name)
+        monkeypatch.setattr(ck.manager, name, lambda *a, _f=original, _n=name: (events.append(_n), _f(*a))[1])
+    for step in (100, 200, 300):
+        ck.save(step, _state(float(step)), {"env_steps": step})
+    pruned = [i for i, e in enumerate(events) if e == "delete"]
+    assert len(pruned) == 2
+    for i in pruned:
+        last_reload = max(j for j in range(i) if events[j] == "reload")
+        assert "barrier" in events[last_reload + 1:i], events
+    ck.close()
