@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.kill_soak import run_soak
 from largerl_jax.training import run
+from largerl_jax.training.run_files import checkpoint as checkpoint_module
 from largerl_jax.training.run_files import metrics_io as records
 from largerl_jax.training.run_files.checkpoint import MARKED_DIR, MARKER, Checkpointer
 
@@ -176,7 +177,6 @@ def test_every_process_reloads_before_any_deletes_a_pruned_step(tmp_path, monkey
     # process deletes the pruned step: a process still reading must not see it vanish (CI:
     # "Path is not a directory: .../checkpoints/400"). Checked on the order of calls, one
     # process standing in for each.
-    from largerl_jax.training.run_files import checkpoint as checkpoint_module
     events = []
     monkeypatch.setattr(checkpoint_module.devices, "multi_process", lambda: True)
     monkeypatch.setattr(checkpoint_module.devices, "barrier", lambda name: events.append("barrier"))
