@@ -58,6 +58,17 @@ RUN = {
 }
 
 
+# CrossQ's initial temperature on DMC. The authors' 1.0 (agents/crossq.py) comes from MuJoCo
+# locomotion, whose rewards per step are several times DMC's (at most 1): on Playground cheetah
+# run it did not learn in 10,000 updates (mean 0.3; replay actions as spread as the random
+# warm-up's, temperature still 0.11), and at 0.1 the same cell reached 244; on walker walk, at
+# 7,500 updates, 1.0 gave 24 / 27 / 23 (a random policy's level) and 0.1 gave 30 / 323 / 97
+# (docs/results.md, the parallel regime's study, 2026-12-07). 0.1 is also SAC's DMC value
+# (experiments/configs/dmc.py, Bjorck et al.). Ours, overridable with
+# --config.agent.init_temperature.
+DMC_CROSSQ_INIT_TEMPERATURE = 0.1
+
+
 # The parallel regime (FastTD3, FastSAC): envs per seed, updates per vectorized step, the batch
 # over all envs, replay rows per env ring, vectorized steps of the run and between evaluations,
 # the discount, and the value range of the categorical critic on Playground DMC and on MJX
@@ -144,6 +155,8 @@ def dmc(task: str, method: str) -> ml_collections.ConfigDict:
     cfg = run_config(agent=method, env=playground_name(task))
     if method not in PARALLEL:
         _common(cfg, method, 1000, DMC_ACTION_REPEAT, episodic=False)
+        if method == "crossq":
+            cfg.agent.init_temperature = DMC_CROSSQ_INIT_TEMPERATURE
         return cfg
     _parallel(cfg, method, PARALLEL[method]["dmc_v"], 1000)
     own = FAST_TD3_DMC.get(task, {}) if method == "fast_td3" else {}
