@@ -173,6 +173,7 @@ def test_plan_order_and_selection(tmp_path):
 
 # ---------------------------------------------------------------- end to end on MJX Ant
 
+@pytest.mark.slow
 def test_dry_run_end_to_end(tmp_path):
     """run.sh --dry-run at toy sizes, cut to two MJX compiles: the main job's throughput on Ant at
     S=1 (its shrinking overrides must validate), collection at 8 envs of the small

@@ -114,6 +114,7 @@ def test_other_backend_builds():
     assert env.spec.obs_dim == 4 and env.backend == "positional"
 
 
+@pytest.mark.slow
 def test_ant_short_rollout():
     env = BraxVecEnv("ant", 2, backend="mjx", episode_length=4)
     assert (env.spec.obs_dim, env.spec.act_dim) == (27, 8)

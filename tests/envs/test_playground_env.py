@@ -27,6 +27,7 @@ DIMS = {
 N, HORIZON, T = 4, 5, 12
 
 
+@pytest.mark.slow
 def test_every_task_builds_with_mjx():
     assert sorted(DMC_TASKS) == sorted("dmc/" + name for name in DIMS)
     for name in DMC_TASKS:

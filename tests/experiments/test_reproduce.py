@@ -113,6 +113,7 @@ def test_ota_table_smoke_and_dry_run(tmp_path, capsys):
     assert "| Hopper |" in md and "paper 3,316.6" in md and "paper 14,858.2" in md
 
 
+@pytest.mark.slow
 def test_bjorck_table_smoke_from_pixels(tmp_path, monkeypatch):
     if os.environ.get("XLA_FLAGS") == FAST_COMPILE:  # the suite's own flags, not a user's
         monkeypatch.setenv("XLA_FLAGS", LOW_LEVEL_ONLY)  # the cells' processes run more than they compile

@@ -341,6 +341,7 @@ def _flat_transitions(data, envs) -> Transition:
                       truncated=np.zeros(n, np.float32), **pick)
 
 
+@pytest.mark.slow
 def test_aux_loss_learns_ant_dynamics(ant_transitions):
     train = _flat_transitions(ant_transitions, slice(0, ANT_ENVS - ANT_VAL_ENVS))
     val = _flat_transitions(ant_transitions, slice(ANT_ENVS - ANT_VAL_ENVS, ANT_ENVS))

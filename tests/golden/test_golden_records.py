@@ -27,6 +27,7 @@ def reference_dirs(tmp_path_factory) -> dict:
     return dirs
 
 
+@pytest.mark.slow
 def test_reference_commit_is_the_one_the_records_came_from():
     """The fallback reruns the commit the committed records were made on; and it is older than
     this tree (an ancestor), so the check compares against the past, not a sibling branch."""
@@ -38,6 +39,7 @@ def test_reference_commit_is_the_one_the_records_came_from():
         assert anc.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_records_are_bit_identical_to_the_reference(name, reference_dirs, case_run):
     if reference_dirs[name] is None:  # the one case where this machine cannot say anything: say so loudly

@@ -94,6 +94,7 @@ def test_host_loop_act_never_sees_the_replay():
     assert all(CAPACITY not in leaf.shape for leaf in jax.tree.leaves(lowered.args_info))
 
 
+@pytest.mark.slow
 def test_ant_sac_one_seed_updates_replay_in_place():
     """The configuration that copied before: MJX Ant, one seed, one env, 1M rows."""
     audit = _audit(get_config("ant_sac"), 1)

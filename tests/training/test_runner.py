@@ -248,6 +248,7 @@ def test_truncated_transitions_keep_true_final_obs(tiny_pendulum):
     assert float(metrics["train_episodes"][0]) == 2
 
 
+@pytest.mark.slow
 def test_brax_env_trains_on_device(tmp_path):
     cfg = run_config(agent="sac", env="inverted_pendulum")
     cfg.env.num_envs, cfg.env.eval_episodes, cfg.env.episode_length = 8, 2, 50
@@ -307,21 +308,10 @@ def test_invalid_simulator_steps_are_counted(tiny_pendulum):
     assert len(counts) == len(records) and all(c == 0 for c in counts)
 
 
-def test_ofenet_agent_runs_warmup_pretrain_and_training(tiny_pendulum):
-    cfg = tiny_pendulum()
-    cfg.agent.features = "ofenet"
-    cfg.agent.ofenet.num_layers, cfg.agent.ofenet.units = 2, 8
-    cfg.agent.ofenet.batch_size = cfg.agent.batch_size
-    cfg.agent.ofenet.pretrain_updates = 300
-    cfg.total_env_steps = 800
-    records = run(cfg, num_seeds=2, progress=False)
-    assert [r["env_steps"] for r in records] == [400, 400, 800, 800]
-    assert records[-1]["grad_steps"] == (800 - 400) // 4 * 2  # pre-training is not agent steps
-    assert records[-1]["ofe_loss"] is not None and records[-1]["critic_loss"] is not None
-
-
 @pytest.mark.parametrize("updates", [1, 8])
 def test_pretrain_updates_count_ofenet_updates_whatever_u(tiny_pendulum, updates, capsys):
+    """An OFENet agent's run: warm-up, pre-training (counted in OFENet updates whatever the
+    updates per iteration U), then training, on 2 seeds."""
     cfg = tiny_pendulum()
     cfg.agent.features = "ofenet"
     cfg.agent.ofenet.num_layers, cfg.agent.ofenet.units = 2, 8
@@ -335,7 +325,10 @@ def test_pretrain_updates_count_ofenet_updates_whatever_u(tiny_pendulum, updates
         seen.append((env_steps, int(ts.agent.ofe.step[0])))
         return ts
 
-    run(cfg, num_seeds=1, progress=True, after_chunk=hook)
+    records = run(cfg, num_seeds=2, progress=True, after_chunk=hook)
+    assert [r["env_steps"] for r in records] == [400, 400, 800, 800]
+    assert records[-1]["grad_steps"] == (800 - 400) // 4 * updates  # pre-training is not agent steps
+    assert records[-1]["ofe_loss"] is not None and records[-1]["critic_loss"] is not None
     after_pretrain = max(step for env_steps, step in seen if env_steps == 400)
     assert after_pretrain == 300  # OFENet updates, not iterations of U updates
     assert seen[-1] == (800, 300 + (800 - 400) // 4 * updates)  # then one per agent update
