@@ -23,7 +23,7 @@ import tempfile
 
 import pytest
 
-from file_durations import load as load_durations
+from file_durations import load as load_durations, load_tests as load_test_durations
 from xla_test_flags import FAST_COMPILE
 
 # XLA:CPU set to compile fast (xla_test_flags.FAST_COMPILE, measured there). Float results differ
@@ -74,18 +74,22 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling  # only under xdist, which calls this hook
 
     rootdir = str(config.rootpath)
-    seconds = load_durations()
+    seconds, test_seconds = load_durations(), load_test_durations()
 
     class FileGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return _file_group(os.path.join(rootdir, nodeid.split("::", 1)[0]))
 
         def _assign_work_unit(self, node) -> None:
-            # Longest first (tests/file_durations.json; an unknown file: a second per test), so
-            # that the long files overlap rather than one of them running alone at the end.
+            # Longest first (tests/file_durations.json: the selected tests' own seconds, else
+            # their files', else a second per test), so that the long files overlap rather than
+            # one of them running alone at the end.
             def weight(scope: str) -> float:
-                files = {n.split("::", 1)[0] for n in self.workqueue[scope]}
-                return sum(seconds.get(f, 0.0) for f in files) or float(len(self.workqueue[scope]))
+                nodes = self.workqueue[scope]
+                if test_seconds:
+                    return sum(test_seconds.get(n, 0.0) for n in nodes) or float(len(nodes))
+                files = {n.split("::", 1)[0] for n in nodes}
+                return sum(seconds.get(f, 0.0) for f in files) or float(len(nodes))
 
             self.workqueue.move_to_end(max(self.workqueue, key=weight), last=False)
             super()._assign_work_unit(node)
